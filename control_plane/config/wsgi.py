@@ -1,0 +1,8 @@
+"""WSGI entry point: serves the HTTP API and portal (gunicorn)."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "control_plane.config.settings")
+application = get_wsgi_application()

@@ -1,0 +1,45 @@
+"""Refuse oversized API bodies before anything reads them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from control_plane.core.errors import json_error
+
+
+class ApiBodyLimitMiddleware:
+    """413 in the envelope when Content-Length exceeds the view's limit.
+
+    A view may raise its own limit with a ``max_body_bytes`` attribute (media
+    uploads, snapshots); bodies without Content-Length are still bounded by
+    ``DATA_UPLOAD_MAX_MEMORY_SIZE`` and streamed uploads by their view.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any
+    ) -> HttpResponse | None:
+        if not request.path.startswith("/v1/"):
+            return None
+        view_class = getattr(view_func, "cls", None) or getattr(view_func, "view_class", None)
+        limit = getattr(view_class, "max_body_bytes", None) or settings.API_MAX_BODY_BYTES
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return json_error(400, "bad_request", "The Content-Length header is not a number.")
+        if length > limit:
+            return json_error(
+                413,
+                "payload_too_large",
+                f"The request body is {length} bytes; this endpoint takes at most {limit}.",
+            )
+        return None

@@ -1,0 +1,1 @@
+"""ADB controller: Android phones attached to this host as rotating mobile proxies."""
