@@ -1,2 +1,43 @@
 """Root fixtures. Tests run with WAGATE_ENV=test (set in pyproject's pytest env)
-against real PostgreSQL and Redis."""
+against real PostgreSQL and Redis.
+
+``customer_a`` / ``customer_b`` are the two-customer fixture every isolation
+test reuses; ``operator`` is a staff user.
+"""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.helpers import Customer, make_customer
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def customer_a(db) -> Customer:
+    return make_customer("alice@example.com")
+
+
+@pytest.fixture
+def customer_b(db) -> Customer:
+    return make_customer("bob@example.com")
+
+
+@pytest.fixture
+def operator(db) -> Customer:
+    return make_customer("ops@example.com", staff=True)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_api_key_cache():
+    """Each test starts with an empty in-process API-key cache."""
+    from control_plane.accounts import api_key_cache
+
+    api_key_cache._entries.clear()
+    yield
+    api_key_cache._entries.clear()

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from control_plane.accounts import selectors, services
 from control_plane.accounts.models import ApiKey, User
-from control_plane.core.apis import PublicApi, UserApi
+from control_plane.core.apis import DeveloperApi, PublicApi, UserApi
 from control_plane.core.pagination import CursorPagination
 
 
@@ -77,7 +77,9 @@ class RefreshApi(PublicApi):
         return Response({"access": services.token_refresh(refresh=data.validated_data["refresh"])})
 
 
-class MeApi(UserApi):
+class MeApi(DeveloperApi):
+    """Who the credential belongs to; API keys work here too, so a developer can check a key."""
+
     @extend_schema(
         responses={
             200: inline_serializer(

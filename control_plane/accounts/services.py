@@ -96,3 +96,22 @@ def api_key_touch(*, key_id: str) -> None:
     ApiKey.objects.filter(pk=key_id).exclude(last_used_at__gt=now - timezone.timedelta(minutes=1)).update(
         last_used_at=now
     )
+
+
+@transaction.atomic
+def demo_user_ensure(*, email: str, password: str, staff: bool) -> User:
+    """The development stack's demo login: created once, password kept in sync with the file."""
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        user = User.objects.create_user(
+            email=email,
+            password=password,
+            name=email.split("@")[0],
+            tier=default_tier(),
+            is_staff=staff,
+            is_superuser=staff,
+        )
+    elif not user.check_password(password):
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    return user

@@ -199,6 +199,8 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+# Outside production static files are served straight from the apps (no collectstatic step).
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = not IS_PRODUCTION
 
 LOGGING = {
     "version": 1,
