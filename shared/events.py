@@ -109,13 +109,22 @@ class ProxyRotated(WireModel):
     device_serial: str
     old_ip: str | None
     new_ip: str
+    method: str | None = None  # "airplane" or "mobile_data"
+    attempts: int | None = Field(default=None, ge=0)
+    duration_s: float | None = Field(default=None, ge=0)
 
 
 @wire_type("proxy.rotation_failed")
 class ProxyRotationFailed(WireModel):
+    """A phone proxy could not change its public IP; ``code`` is machine-readable
+    (``ip_unchanged``, ``no_cellular_link``, ``device_unavailable``, ``timeout``...)."""
+
     proxy_id: str | None = None
     device_serial: str
     reason: str
+    code: str | None = None
+    old_ip: str | None = None
+    attempts: int | None = Field(default=None, ge=0)
 
 
 @wire_type("command.failed")
