@@ -185,6 +185,12 @@ def pump(procs: list[Proc]) -> str | None:
                 return proc.name
 
 
+def simulator_line(procs: list[Proc], env: dict[str, str]) -> str:
+    if not any(p.name == "simulator" for p in procs):
+        return ""
+    return f"\n  simulator      http://127.0.0.1:{env['SIMULATOR_PORT']}/   (the phone page: /phone)"
+
+
 def main() -> int:
     env = stack_env()
     DATA.mkdir(parents=True, exist_ok=True)
@@ -198,6 +204,7 @@ def main() -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)  # also when started where SIGINT was ignored
     for proc in procs:
         start(proc, env)
     print(
