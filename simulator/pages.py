@@ -37,6 +37,11 @@ async def index(request: web.Request) -> web.Response:
     return web.Response(text=html, content_type="text/html", headers={"Cache-Control": "no-store"})
 
 
+@routes.get("/favicon.ico")
+async def favicon(request: web.Request) -> web.Response:
+    return web.Response(status=204)
+
+
 @routes.get("/phone")
 async def phone_page(request: web.Request) -> web.Response:
     return web.Response(text=_asset("phone.html"), content_type="text/html")
