@@ -12,11 +12,15 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from control_plane.accounts import api_key_cache
 from control_plane.accounts.models import ApiKey, Tier, User
+from control_plane.accounts.tiers import seed_default_tiers
 from control_plane.core.credentials import API_KEY_PREFIX, hash_secret, new_secret
 from control_plane.core.errors import NotAuthenticated, NotFound, ValidationFailed
 
 
-def default_tier() -> Tier | None:
+def default_tier() -> Tier:
+    """The sign-up tier; with no tiers at all, the defaults are recreated first."""
+    if not Tier.objects.exists():
+        seed_default_tiers(Tier)
     return Tier.objects.filter(is_default=True).first() or Tier.objects.order_by("max_sessions").first()
 
 

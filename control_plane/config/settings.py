@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "control_plane.core",
     "control_plane.accounts",
+    "control_plane.fleet",
+    "control_plane.sessions",
 ]
 
 MIDDLEWARE = [
@@ -139,7 +141,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {}  # filled below, once the fleet settings are known
 
 # --- auth -----------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -191,6 +193,10 @@ if not FLEET_ENROLLMENT_TOKEN and IS_PRODUCTION:
 HEARTBEAT_INTERVAL = env_int("HEARTBEAT_INTERVAL", 10)
 WORKER_MISSED_BEATS = env_int("WORKER_MISSED_BEATS", 3)
 WORKER_OFFLINE_GRACE = env_int("WORKER_OFFLINE_GRACE", 30)
+CELERY_BEAT_SCHEDULE["fleet-health-monitor"] = {
+    "task": "fleet.health_monitor",
+    "schedule": float(env_int("HEALTH_MONITOR_INTERVAL", HEARTBEAT_INTERVAL)),
+}
 
 # --- i18n, static -------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

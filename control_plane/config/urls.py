@@ -9,6 +9,7 @@ from control_plane.core import errors
 api_v1 = [
     path("", include("control_plane.core.urls")),
     path("", include("control_plane.accounts.urls")),
+    path("", include("control_plane.fleet.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

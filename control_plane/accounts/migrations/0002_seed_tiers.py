@@ -2,27 +2,11 @@
 
 from django.db import migrations
 
-TIERS = [
-    # name, label, sessions, per-session/min, per-user/min, default
-    ("basic", "Basic", 1, 10, 30, True),
-    ("pro", "Pro", 5, 20, 100, False),
-    ("max", "Max", 20, 60, 600, False),
-]
+from control_plane.accounts.tiers import seed_default_tiers
 
 
 def seed(apps, schema_editor):
-    Tier = apps.get_model("accounts", "Tier")
-    for name, label, sessions, per_session, per_user, default in TIERS:
-        Tier.objects.update_or_create(
-            name=name,
-            defaults={
-                "label": label,
-                "max_sessions": sessions,
-                "messages_per_minute_per_session": per_session,
-                "messages_per_minute_per_user": per_user,
-                "is_default": default,
-            },
-        )
+    seed_default_tiers(apps.get_model("accounts", "Tier"))
 
 
 class Migration(migrations.Migration):

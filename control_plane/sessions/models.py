@@ -1,0 +1,77 @@
+"""WhatsApp sessions (customers call them instances) and their status history."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from shared.types import SessionStatus
+
+
+class Session(models.Model):
+    """One WhatsApp account linked by a customer. ``worker`` + ``generation`` is its
+    route: the worker holding it and the fencing token every command carries."""
+
+    Status = models.TextChoices("Status", [(s.value, s.value) for s in SessionStatus])
+
+    id = models.CharField(primary_key=True, max_length=100)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="wa_sessions")
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=500, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=SessionStatus.DISCONNECTED)
+    phone = models.CharField(max_length=20, blank=True)
+    platform = models.CharField(max_length=40, blank=True)
+    wa_version = models.CharField(max_length=40, blank=True)
+    pushname = models.CharField(max_length=100, blank=True)
+
+    worker = models.ForeignKey(
+        "fleet.Worker", on_delete=models.SET_NULL, null=True, blank=True, related_name="sessions"
+    )
+    generation = models.PositiveIntegerField(default=0)
+
+    connection_attempts = models.PositiveIntegerField(default=0)
+    last_disconnect_reason = models.CharField(max_length=200, blank=True)
+    messages_sent = models.PositiveIntegerField(default=0)
+    messages_received = models.PositiveIntegerField(default=0)
+    total_chats = models.PositiveIntegerField(default=0)
+    memory_mb = models.FloatField(null=True, blank=True)
+    cpu_percent = models.FloatField(null=True, blank=True)
+    last_health_check = models.DateTimeField(null=True, blank=True)
+    last_activity = models.DateTimeField(null=True, blank=True)
+
+    qr = models.TextField(blank=True)
+    qr_attempt = models.PositiveIntegerField(default=0)
+    qr_expires_at = models.DateTimeField(null=True, blank=True)
+
+    recovery_status = models.CharField(max_length=20, blank=True)
+    recovery_detail = models.CharField(max_length=300, blank=True)
+    recovery_reported_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"]),
+            models.Index(fields=["worker", "status"]),
+            models.Index(fields=["status"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class SessionStatusChange(models.Model):
+    """Every transition of a session, with why, when and on which worker."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20)
+    reason = models.CharField(max_length=200, blank=True)
+    worker_id = models.CharField(max_length=100, blank=True)
+    generation = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
