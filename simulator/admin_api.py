@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from simulator.browsers import BrowserConn
-from simulator.hub import Hub
+from simulator.hub import HUB, Hub
 from simulator.phone_api import body, error
 
 routes = web.RouteTableDef()
@@ -20,7 +20,7 @@ routes = web.RouteTableDef()
 
 @routes.get("/health")
 async def health(request: web.Request) -> web.Response:
-    hub: Hub = request.app["hub"]
+    hub: Hub = request.app[HUB]
     live = sum(1 for c in hub.registry.browsers.values() if c.live)
     return web.json_response({"status": "ok", "browsers": live, "accounts": len(hub.store.accounts)})
 
@@ -28,7 +28,7 @@ async def health(request: web.Request) -> web.Response:
 @routes.get("/_sim/browsers")
 async def list_browsers(request: web.Request) -> web.Response:
     """Browsers the simulator knows; ``?waiting=1`` only those showing a QR or a code."""
-    hub: Hub = request.app["hub"]
+    hub: Hub = request.app[HUB]
     conns = list(hub.registry.browsers.values())
     if request.query.get("waiting") in ("1", "true"):
         conns = [c for c in conns if c.waiting]
@@ -38,7 +38,7 @@ async def list_browsers(request: web.Request) -> web.Response:
 
 
 def _browser(request: web.Request) -> BrowserConn:
-    hub: Hub = request.app["hub"]
+    hub: Hub = request.app[HUB]
     conn = hub.registry.browsers.get(request.match_info["browser_id"])
     if conn is None:
         raise web.HTTPNotFound(text="unknown browser")
@@ -69,14 +69,14 @@ async def expire_qr(request: web.Request) -> web.Response:
 
 @routes.get("/_sim/faults")
 async def get_faults(request: web.Request) -> web.Response:
-    hub: Hub = request.app["hub"]
+    hub: Hub = request.app[HUB]
     return web.json_response(_faults(hub))
 
 
 @routes.post("/_sim/faults")
 async def set_faults(request: web.Request) -> web.Response:
     """Switch faults: ``ack_delay`` seconds, ``refuse_sends`` {count, to?, reason?}, ``reset``."""
-    hub: Hub = request.app["hub"]
+    hub: Hub = request.app[HUB]
     data = await body(request)
     if data.get("reset"):
         hub.faults.ack_delay, hub.faults.refuse_count, hub.faults.refuse_to = hub.config.ack_delay, 0, None
@@ -100,7 +100,7 @@ def _faults(hub: Hub) -> dict[str, Any]:
 
 @routes.get("/_sim/accounts")
 async def accounts(request: web.Request) -> web.Response:
-    hub: Hub = request.app["hub"]
+    hub: Hub = request.app[HUB]
     return web.json_response(
         [
             {"phone": a.phone, "inbox": len(a.inbox), "devices": len(hub.store.devices_of(a.phone))}

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from simulator import admin_api, pages, phone_api
 from simulator.config import SimulatorConfig
-from simulator.hub import Hub
+from simulator.hub import HUB, Hub
 from simulator.ws import websocket_handler
 
 log = logging.getLogger("simulator")
@@ -24,7 +24,7 @@ def create_app(config: SimulatorConfig) -> web.Application:
     hub = Hub(config)
     if config.state_file is not None:
         hub.store.load_file(config.state_file)
-    app["hub"] = hub
+    app[HUB] = hub
     app.router.add_get("/ws", websocket_handler)
     app.add_routes(pages.routes)
     app.add_routes(phone_api.routes)
@@ -34,7 +34,7 @@ def create_app(config: SimulatorConfig) -> web.Application:
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
-    hub: Hub = app["hub"]
+    hub: Hub = app[HUB]
     saver = asyncio.create_task(_save_loop(hub)) if hub.config.state_file else None
     yield
     if saver is not None:

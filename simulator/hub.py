@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from aiohttp import web
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -236,3 +237,6 @@ class Hub:
             if not message.delivered:
                 await self.mark_delivered(message)
         return [m.public() for m in account.inbox]
+
+
+HUB: web.AppKey[Hub] = web.AppKey("hub", Hub)

@@ -12,7 +12,7 @@ import qrcode
 import qrcode.image.svg
 from aiohttp import web
 
-from simulator.hub import Hub
+from simulator.hub import HUB, Hub
 
 routes = web.RouteTableDef()
 STATIC = resources.files("simulator") / "static"
@@ -26,7 +26,7 @@ def _asset(name: str) -> str:
 @routes.get("/")
 async def index(request: web.Request) -> web.Response:
     """The page, with the simulator's knobs inlined so it needs one request less."""
-    hub: Hub = request.app["hub"]
+    hub: Hub = request.app[HUB]
     cfg = hub.config
     page_config = {
         "waVersion": cfg.wa_version,
@@ -71,7 +71,7 @@ async def qr_svg(request: web.Request) -> web.Response:
 @routes.post("/mms/upload")
 async def upload(request: web.Request) -> web.Response:
     """Media upload, like WhatsApp's media servers: keep the digest and size, not the bytes."""
-    hub: Hub = request.app["hub"]
+    hub: Hub = request.app[HUB]
     raw = await request.read()
     if not raw:
         raise web.HTTPBadRequest(text="empty upload")

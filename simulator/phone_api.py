@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from simulator.hub import Hub, SimError, new_message_id
+from simulator.hub import HUB, Hub, SimError, new_message_id
 from simulator.model import InboxMessage
 
 routes = web.RouteTableDef()
@@ -51,7 +51,7 @@ async def body(request: web.Request) -> dict[str, Any]:
 @routes.post("/phone/{number}/scan")
 async def scan(request: web.Request) -> web.Response:
     """The phone scans a QR a browser shows; the browser becomes a linked device."""
-    hub: Hub = request.app["hub"]
+    hub: Hub = request.app[HUB]
     phone, data = phone_of(request), await body(request)
     try:
         conn = hub.find_by_qr(str(data.get("qr", "")))
@@ -66,7 +66,7 @@ async def scan(request: web.Request) -> web.Response:
 @routes.post("/phone/{number}/pair")
 async def pair(request: web.Request) -> web.Response:
     """The phone types the pairing code a browser requested for this number."""
-    hub: Hub = request.app["hub"]
+    hub: Hub = request.app[HUB]
     phone, data = phone_of(request), await body(request)
     try:
         conn = hub.find_by_code(phone, str(data.get("code", "")))
@@ -81,7 +81,7 @@ async def pair(request: web.Request) -> web.Response:
 @routes.post("/phone/{number}/send")
 async def send(request: web.Request) -> web.Response:
     """Account ``number`` sends ``text`` (or media) to account ``to``."""
-    hub: Hub = request.app["hub"]
+    hub: Hub = request.app[HUB]
     phone, data = phone_of(request), await body(request)
     to = str(data.get("to", "")).lstrip("+")
     if not to.isdigit() or not 6 <= len(to) <= 15:
@@ -123,14 +123,14 @@ def _message(sender: str, data: dict[str, Any]) -> InboxMessage | str:
 @routes.get("/phone/{number}/inbox")
 async def inbox(request: web.Request) -> web.Response:
     """Messages the account received, oldest first."""
-    hub: Hub = request.app["hub"]
+    hub: Hub = request.app[HUB]
     return web.json_response(await hub.phone_opened_inbox(phone_of(request)))
 
 
 @routes.post("/phone/{number}/read")
 async def read(request: web.Request) -> web.Response:
     """The phone reads its unread messages (or only ``ids``): read acks go to the senders."""
-    hub: Hub = request.app["hub"]
+    hub: Hub = request.app[HUB]
     phone = phone_of(request)
     data = await body(request) if request.can_read_body else {}
     ids = data.get("ids")
@@ -142,5 +142,5 @@ async def read(request: web.Request) -> web.Response:
 @routes.post("/phone/{number}/unlink")
 async def unlink(request: web.Request) -> web.Response:
     """The phone logs out all its linked browsers."""
-    hub: Hub = request.app["hub"]
+    hub: Hub = request.app[HUB]
     return web.json_response({"unlinked": await hub.unlink(phone_of(request))})

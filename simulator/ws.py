@@ -21,7 +21,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from simulator.browsers import BrowserConn
-from simulator.hub import Hub, new_message_id
+from simulator.hub import HUB, Hub, new_message_id
 from simulator.model import InboxMessage
 
 PHONE = re.compile(r"^[0-9]{6,15}$")
@@ -30,7 +30,7 @@ MEDIA_TYPES = {"image", "document", "audio", "video"}
 
 async def websocket_handler(request: web.Request) -> web.WebSocketResponse:
     """Accept one page connection and serve its frames until it closes."""
-    hub: Hub = request.app["hub"]
+    hub: Hub = request.app[HUB]
     browser_id = request.query.get("browser_id", "")
     if not re.fullmatch(r"[A-Za-z0-9_-]{8,64}", browser_id):
         raise web.HTTPBadRequest(text="browser_id query parameter required")

@@ -44,7 +44,7 @@
       const prev = this[key];
       if (prev === value) return this;
       this[key] = value;
-      for (const target of [this, this._collection]) {
+      for (const target of [this, ...(this._collections || [])]) {
         if (target) { target.trigger('change:' + key, this, value, prev); target.trigger('change', this); }
       }
       return this;
@@ -58,7 +58,7 @@
     add(model) {
       const key = this._key(model.id);
       if (this._models.has(key)) return this._models.get(key);
-      model._collection = this;
+      (model._collections = model._collections || []).push(this);
       this._models.set(key, model);
       this.trigger('add', model, this);
       return model;
