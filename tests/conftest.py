@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from tests.helpers import Customer, make_customer
+from tests.helpers import Customer, RegisteredWorker, make_customer, register_worker
 
 
 @pytest.fixture
@@ -41,3 +41,21 @@ def _fresh_api_key_cache():
     api_key_cache._entries.clear()
     yield
     api_key_cache._entries.clear()
+
+
+@pytest.fixture
+def worker(db) -> RegisteredWorker:
+    status, body = register_worker("Worker_001")
+    assert status == 201, body
+    registered = RegisteredWorker(body["worker_id"], body["token"])
+    assert registered.heartbeat().status_code == 200
+    return registered
+
+
+@pytest.fixture
+def second_worker(db) -> RegisteredWorker:
+    status, body = register_worker("worker-002")
+    assert status == 201, body
+    registered = RegisteredWorker(body["worker_id"], body["token"])
+    assert registered.heartbeat().status_code == 200
+    return registered

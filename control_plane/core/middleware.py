@@ -14,7 +14,7 @@ from control_plane.core.errors import json_error
 class ApiBodyLimitMiddleware:
     """413 in the envelope when Content-Length exceeds the view's limit.
 
-    A view may raise its own limit with a ``max_body_bytes`` attribute (media
+    A view may name another setting as its limit with ``max_body_setting`` (media
     uploads, snapshots); bodies without Content-Length are still bounded by
     ``DATA_UPLOAD_MAX_MEMORY_SIZE`` and streamed uploads by their view.
     """
@@ -31,7 +31,7 @@ class ApiBodyLimitMiddleware:
         if not request.path.startswith("/v1/"):
             return None
         view_class = getattr(view_func, "cls", None) or getattr(view_func, "view_class", None)
-        limit = getattr(view_class, "max_body_bytes", None) or settings.API_MAX_BODY_BYTES
+        limit = getattr(settings, getattr(view_class, "max_body_setting", "API_MAX_BODY_BYTES"))
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

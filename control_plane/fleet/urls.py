@@ -1,6 +1,7 @@
 from django.urls import path
 
 from control_plane.fleet import apis
+from control_plane.sessions.apis_worker import WorkerSessionSnapshotApi
 
 # Fixed paths come before the parameterised ones so they always win.
 urlpatterns = [
@@ -25,5 +26,10 @@ urlpatterns = [
         "workers/<str:worker_id>/sessions/recovery-status",
         apis.WorkerRecoveryStatusApi.as_view(),
         name="worker-recovery-status",
+    ),
+    path(
+        "workers/<str:worker_id>/sessions/<str:session_id>/snapshot",
+        WorkerSessionSnapshotApi.as_view(),
+        name="worker-session-snapshot",
     ),
 ]

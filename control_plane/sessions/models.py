@@ -75,3 +75,18 @@ class SessionStatusChange(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+
+
+class SessionSnapshot(models.Model):
+    """The latest encrypted profile snapshot of a session (the worker holds the key;
+    this side only stores bytes). The blob lives in the snapshot storage."""
+
+    session = models.OneToOneField(
+        Session, on_delete=models.CASCADE, related_name="snapshot", primary_key=True
+    )
+    blob_name = models.CharField(max_length=300)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    generation = models.PositiveIntegerField()
+    worker_id = models.CharField(max_length=100)
+    uploaded_at = models.DateTimeField(auto_now=True)

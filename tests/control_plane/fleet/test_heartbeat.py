@@ -5,8 +5,7 @@ import pytest
 from control_plane.core import redis as redis_client
 from control_plane.fleet.models import Worker
 from shared.streams import worker_alive_key
-from tests.control_plane.fleet.conftest import heartbeat_body, make_session
-from tests.helpers import error_code
+from tests.helpers import error_code, heartbeat_body, make_session
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from control_plane.fleet.models import Worker, WorkerEvent
 from control_plane.fleet.tasks import health_monitor
-from tests.control_plane.fleet.conftest import make_session
+from tests.helpers import make_session
 
 pytestmark = pytest.mark.django_db
 

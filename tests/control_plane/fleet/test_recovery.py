@@ -4,8 +4,7 @@ import pytest
 
 from control_plane.fleet.models import WorkerEvent
 from control_plane.sessions.models import Session
-from tests.control_plane.fleet.conftest import make_session
-from tests.helpers import error_code
+from tests.helpers import error_code, make_session
 
 pytestmark = pytest.mark.django_db
 

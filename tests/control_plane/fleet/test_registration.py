@@ -4,14 +4,13 @@ import pytest
 from rest_framework.test import APIClient
 
 from control_plane.fleet.models import Worker
-from tests.control_plane.fleet.conftest import heartbeat_body, make_session, register
-from tests.helpers import error_code
+from tests.helpers import error_code, heartbeat_body, make_session, register_worker
 
 pytestmark = pytest.mark.django_db
 
 
 def test_register_normalizes_the_id_and_returns_a_token_once():
-    status, body = register("Worker_001")
+    status, body = register_worker("Worker_001")
     assert status == 201
     assert body["worker_id"] == "worker-001"
     assert body["token"].startswith("wgw_")
@@ -23,13 +22,13 @@ def test_register_normalizes_the_id_and_returns_a_token_once():
 
 
 def test_register_without_an_id_gets_a_generated_one():
-    status, body = register(None)
+    status, body = register_worker(None)
     assert status == 201
     assert body["worker_id"].startswith("worker-")
 
 
 def test_re_registration_returns_a_fresh_token_and_the_old_one_stops_working(worker):
-    status, body = register("WORKER-001")
+    status, body = register_worker("WORKER-001")
     assert status == 200
     assert body["token"] != worker.token
     assert worker.heartbeat().status_code == 401
@@ -41,7 +40,7 @@ def test_re_registration_returns_a_fresh_token_and_the_old_one_stops_working(wor
 def test_re_registration_with_assigned_sessions_requires_recovery(worker, customer_a):
     make_session(customer_a.user, "shop-1", worker.worker_id)
     make_session(customer_a.user, "shop-2", worker.worker_id, status="qr_ready")
-    status, body = register("worker-001")
+    status, body = register_worker("worker-001")
     assert status == 200
     assert body["recovery_required"] is True
     assert body["assigned_session_count"] == 2
