@@ -50,6 +50,10 @@ class Fault:
     * ``drop_mid``: half the output, then FIN (the phone vanished mid-command);
     * ``reset``: ``OKAY``, then RST.
 
+    Hang and reset faults never run the
+    command on the phone (no side effect); ``drop_mid`` runs it and loses
+    half of its output.
+
     ``match`` is a substring of the device service (``"dumpsys battery"``);
     empty matches every one. ``times`` bounds how often it fires (None: always).
     """

@@ -1,0 +1,1 @@
+"""Tests of the ADB mobile-proxy controller (fake ADB server, real adbutils)."""
