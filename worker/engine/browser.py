@@ -113,7 +113,8 @@ class BrowserSession:
         try:
             await asyncio.wait_for(self.context.close(), self.timeouts.close)
         except (PlaywrightError, TimeoutError) as exc:
-            log.warning("Chromium did not close cleanly (%s); killing it", exc)
+            if not self._gone:  # a browser that already died cannot close cleanly; no news
+                log.warning("Chromium did not close cleanly (%s); killing it", exc)
             processes.kill_tree(pids)
         processes.reap_zombies()
 

@@ -99,7 +99,8 @@ class SessionRuntime:
         self._stopping = False
         self._done = False
         self._logging_out = False
-        self._linked = False  # the page has been logged in during this run
+        self._linked = False  # the session has been logged in during this run
+        self._page_synced = False  # the current page finished its sync (reset on reload/relaunch)
         self._qr_count = 0
         self._qr_deadline = 0.0
         self._codes = 0
@@ -215,6 +216,7 @@ class SessionRuntime:
 
     async def _open_browser(self) -> None:
         self._epoch += 1
+        self._page_synced = False
         epoch = self._epoch
         self._adapter = PageAdapter(partial(self._on_signal, epoch), self.config.timeouts)
         self._browser = await BrowserSession.launch(
@@ -331,7 +333,7 @@ class SessionRuntime:
     async def _on_info(self, info: PageInfo, *, synced: bool) -> None:
         if synced or info.has_synced:
             self._info = info
-            self._linked = True
+            self._linked = self._page_synced = True
             self._qr_count = self._codes = self._reconnects = self._relaunches = 0
             self._lost_at = self._code_deadline = None
             self._set_status(SessionStatus.CONNECTED)
@@ -340,7 +342,7 @@ class SessionRuntime:
 
     async def _on_state(self, state: str) -> None:
         if state == "CONNECTED":
-            if self._linked and self._status is SessionStatus.RECONNECTING:
+            if self._page_synced and self._status is SessionStatus.RECONNECTING:
                 self._lost_at = None
                 self._set_status(SessionStatus.CONNECTED)
         elif state in UNPAIRED_STATES:
@@ -420,6 +422,7 @@ class SessionRuntime:
         log.info("session %s: offline, reloading the page (attempt %d)", self.session_id, self._reconnects)
         try:
             assert self._browser is not None
+            self._page_synced = False
             await self._browser.reload()
         except (PageError, AssertionError) as exc:
             await self._recover(f"reload_failed: {exc}")
