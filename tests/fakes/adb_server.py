@@ -152,6 +152,11 @@ class FakeAdbServer:
     def set_airplane(self, serial: str, on: bool) -> None:
         self.call(self.phones[serial].set_airplane, on)
 
+    @property
+    def open_connections(self) -> int:
+        """Client connections (including forwarded ones) still being served."""
+        return len(self._tasks)
+
     def forwards(self) -> list[tuple[str, str, str]]:
         """The installed forwards as ``(serial, "tcp:L", "tcp:R")``."""
         return [(f.serial, f"tcp:{f.local}", f"tcp:{f.remote}") for f in list(self._forwards.values())]
