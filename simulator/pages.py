@@ -28,9 +28,10 @@ async def index(request: web.Request) -> web.Response:
     """The page, with the simulator's knobs inlined so it needs one request less."""
     hub: Hub = request.app[HUB]
     cfg = hub.config
+    weight = request.query.get("page_weight_mb", "")  # per-page override for tests and benchmarks
     page_config = {
         "waVersion": cfg.wa_version,
-        "pageWeightMb": cfg.page_weight_mb,
+        "pageWeightMb": int(weight) if weight.isdigit() else cfg.page_weight_mb,
         "reconnectDelayMs": int(cfg.reconnect_delay * 1000),
     }
     html = _asset("wa.html").replace("__SIM_CONFIG__", json.dumps(page_config))

@@ -53,7 +53,8 @@
     // Keys are generated once per profile; private halves can never leave the browser.
     async deviceKeys() {
       let k = await store.get('keys', 'device');
-      if (!k) {
+      // Keys copied without their CryptoKey objects (e.g. a storage-state export) are useless.
+      if (!k || !(k.identity && k.identity.privateKey instanceof CryptoKey)) {
         const identity = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
         const noise = await crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, false, ['deriveBits']);
         k = { identity, noise, adv: crypto.getRandomValues(new Uint8Array(32)).buffer };

@@ -5,10 +5,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,52 +16,23 @@ from playwright.async_api import Playwright, async_playwright
 
 from shared.events import SessionEvent, SessionStatusChanged
 from shared.types import SessionStatus
+from simulator.testing import SimulatorProcess, start_simulator
 from worker.engine import Backoff, EngineConfig, SessionRuntime, Timeouts, enable_subreaper
 
 CHROMIUM = os.environ.get("WAGATE_CHROMIUM", "/usr/bin/chromium")
 _numbers = itertools.count(1)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Simulator:
-    url: str
-    process: subprocess.Popen[bytes]
-
-
-def start_simulator(*extra: str) -> Simulator:
-    """Run ``python -m simulator`` on a free port and wait until it answers."""
-    port = free_port()
-    cmd = [sys.executable, "-m", "simulator", "--port", str(port), *extra]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return Simulator(url, proc)
-        except httpx.TransportError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("simulator did not start")
-
-
 @pytest.fixture(scope="module")
-def simulator() -> Iterator[Simulator]:
+def simulator() -> Iterator[SimulatorProcess]:
     enable_subreaper()
     sim = start_simulator("--qr-interval", "1", "--refs-per-batch", "3", "--reconnect-delay", "0.3")
     yield sim
-    sim.process.terminate()
-    sim.process.wait(10)
+    sim.stop()
 
 
 @pytest.fixture
-async def phone(simulator: Simulator) -> AsyncIterator[httpx.AsyncClient]:
+async def phone(simulator: SimulatorProcess) -> AsyncIterator[httpx.AsyncClient]:
     """HTTP client for the simulator's phone and fault APIs."""
     async with httpx.AsyncClient(base_url=simulator.url, timeout=10) as client:
         yield client
@@ -79,7 +46,7 @@ def number() -> Callable[[], str]:
 
 
 @pytest.fixture
-def engine_config(simulator: Simulator) -> EngineConfig:
+def engine_config(simulator: SimulatorProcess) -> EngineConfig:
     return EngineConfig(
         chromium_path=CHROMIUM,
         whatsapp_url=simulator.url + "/",
