@@ -52,13 +52,18 @@ class AdbController:
     # ---- lifecycle -----------------------------------------------------------------
     async def start(self) -> None:
         """Check once now, then every ``check_interval`` seconds in the background."""
+        if self._loop_task is not None:
+            return
         await self.refresh()
         self._loop_task = asyncio.create_task(self._check_loop(), name="adb-checks")
 
     async def _check_loop(self) -> None:
         while True:
             await asyncio.sleep(self.settings.check_interval)
-            await self.refresh()
+            try:
+                await self.refresh()
+            except Exception:  # a bug in one round must not end the checks for good
+                log.exception("ADB check round failed")
 
     async def aclose(self) -> None:
         """Stop checking; running rotations are cancelled (each switches its radio back on)."""

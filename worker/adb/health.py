@@ -132,8 +132,12 @@ async def fetch_public_ip(proxy_url: str, echo_urls: tuple[str, ...], seconds: f
     return ips.pop()
 
 
-def _warnings(settings: AdbSettings, battery: BatteryReading, radio: RadioReading) -> list[str]:
+def _warnings(
+    settings: AdbSettings, battery: BatteryReading, radio: RadioReading, wifi_on: bool
+) -> list[str]:
     warnings = []
+    if wifi_on:
+        warnings.append("wifi_on")  # traffic may leave over Wi-Fi, not cellular
     if battery.temperature is not None and battery.temperature >= settings.hot_temperature:
         warnings.append("hot")
     if battery.level is not None and battery.level <= settings.low_battery and not battery.charging:
@@ -153,10 +157,10 @@ async def check_phone(
     """
     battery = parse_battery((await gateway.shell(serial, "dumpsys battery")).stdout)
     radio = parse_telephony((await gateway.shell(serial, "dumpsys telephony.registry")).stdout)
+    wifi_on = (await gateway.shell(serial, "settings get global wifi_on")).text == "1"
     app_up = await gateway.probe_tcp(serial, settings.phone_proxy_port)
-    report = HealthReport(
-        battery=battery, radio=radio, proxy_app_up=app_up, warnings=_warnings(settings, battery, radio)
-    )
+    warnings = _warnings(settings, battery, radio, wifi_on)
+    report = HealthReport(battery=battery, radio=radio, proxy_app_up=app_up, warnings=warnings)
     try:
         report.public_ip = await fetch_public_ip(proxy_url, settings.echo_urls, settings.http_timeout)
     except EchoError as exc:

@@ -63,6 +63,15 @@ async def test_hot_phone_still_serves_with_a_warning(fake_adb, make_settings, ma
     assert device["charging"] is False
 
 
+async def test_wifi_left_on_is_flagged(fake_adb, make_settings, make_controller):
+    adb = fake_adb(FakePhone("R58M1", wifi=True))
+    controller = make_controller(make_settings(adb))
+
+    device = by_serial(await controller.refresh())["R58M1"]
+
+    assert "wifi_on" in device["warnings"]
+
+
 async def test_periodic_checks_run_in_the_background(fake_adb, make_settings, make_controller):
     phone = FakePhone("R58M1")
     adb = fake_adb(phone)
