@@ -30,9 +30,9 @@ import socket
 import struct
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
+from tests.fakes.adb_forwards import ForwardTable
 from tests.fakes.adb_phone import FakePhone
 from tests.fakes.adb_protocol import (
     UNAUTHORIZED,
@@ -46,14 +46,6 @@ from tests.fakes.adb_protocol import (
 )
 
 
-@dataclass
-class _Forward:
-    serial: str
-    local: int
-    remote: int
-    server: asyncio.Server
-
-
 class FakeAdbServer:
     """The fake host ADB server; see the module docstring."""
 
@@ -62,9 +54,9 @@ class FakeAdbServer:
         self.version = version
         self.hang_version = False
         self.request_log: list[str] = []
-        self._forwards: dict[int, _Forward] = {}
         self._trackers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._forwards = ForwardTable(self.phones, self._tasks)
         self._next_transport_id = 1
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -115,9 +107,7 @@ class FakeAdbServer:
     async def _shutdown(self) -> None:
         assert self._server is not None
         self._server.close()
-        for forward in list(self._forwards.values()):
-            forward.server.close()
-        self._forwards.clear()
+        self._forwards.close_all()
         for phone in self.phones.values():
             phone.proxy.drop_connections()
         for task in list(self._tasks):
@@ -159,7 +149,7 @@ class FakeAdbServer:
 
     def forwards(self) -> list[tuple[str, str, str]]:
         """The installed forwards as ``(serial, "tcp:L", "tcp:R")``."""
-        return [(f.serial, f"tcp:{f.local}", f"tcp:{f.remote}") for f in list(self._forwards.values())]
+        return self._forwards.entries()
 
     def _register(self, phone: FakePhone) -> None:
         phone.transport_id = self._next_transport_id
@@ -169,7 +159,7 @@ class FakeAdbServer:
 
     def _unplug(self, serial: str) -> None:
         phone = self.phones.pop(serial)
-        self._drop_forwards(serial)
+        self._forwards.drop(serial)
         phone.proxy.drop_connections()
         self._notify()
 
@@ -177,15 +167,9 @@ class FakeAdbServer:
         phone = self.phones[serial]
         phone.state = state
         if state != "device":
-            self._drop_forwards(serial)
+            self._forwards.drop(serial)
             phone.proxy.drop_connections()
         self._notify()
-
-    def _drop_forwards(self, serial: str) -> None:
-        for local, forward in list(self._forwards.items()):
-            if forward.serial == serial:
-                forward.server.close()
-                del self._forwards[local]
 
     # ---- listings ------------------------------------------------------------------
     def _device_lines(self, long: bool) -> str:
@@ -251,7 +235,7 @@ class FakeAdbServer:
         if req == "host:kill":
             return okay(writer)
         if req == "host:list-forward":
-            return okay(writer, self._forward_lines())
+            return okay(writer, self._forwards.lines())
         if req.startswith(("host:connect:", "host:disconnect:")):
             return self._connect(req, writer)
         if req.startswith("host:wait-for-"):
@@ -310,7 +294,7 @@ class FakeAdbServer:
         self, serial: str, command: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         if command == "list-forward":
-            return okay(writer, self._forward_lines())
+            return okay(writer, self._forwards.lines())
         if command.startswith("wait-for-"):
             return await self._wait_for(serial, command, reader, writer)
         phone = self.phones.get(serial)
@@ -323,68 +307,10 @@ class FakeAdbServer:
             answers = {"get-state": phone.state, "get-serialno": serial, "get-devpath": "usb:1-1"}
             return okay(writer, answers.get(command, phone.features))
         if command.startswith("forward:"):
-            return await self._forward(serial, command[len("forward:") :], writer)
+            return await self._forwards.add(serial, command[len("forward:") :], writer)
         if command.startswith("killforward"):
-            return self._kill_forward(serial, command, writer)
+            return self._forwards.kill(serial, command, writer)
         fail(writer, f"unknown host service '{command}'")
-
-    # ---- forwards ------------------------------------------------------------------
-    def _forward_lines(self) -> str:
-        return "".join(f"{s} {local} {remote}\n" for s, local, remote in self.forwards())
-
-    async def _forward(self, serial: str, spec: str, writer: asyncio.StreamWriter) -> None:
-        norebind = spec.startswith("norebind:")
-        spec = spec.removeprefix("norebind:")
-        local, sep, remote = spec.partition(";")
-        try:
-            if not (sep and local.startswith("tcp:") and remote.startswith("tcp:")):
-                raise ValueError(spec)
-            lport, rport = int(local[4:]), int(remote[4:])
-        except ValueError:
-            return fail(writer, f"bad forward: {spec}")
-        existing = self._forwards.get(lport) if lport else None
-        if existing is not None and norebind:
-            return fail(writer, "cannot rebind existing socket")
-        if existing is not None:
-            existing.serial, existing.remote = serial, rport
-        else:
-            try:
-                server = await asyncio.start_server(self._forward_conn, "127.0.0.1", lport)
-            except OSError as exc:
-                return fail(writer, f"cannot bind listener: {exc.strerror}")
-            lport = server.sockets[0].getsockname()[1]
-            self._forwards[lport] = _Forward(serial, lport, rport, server)
-        writer.write(b"OKAYOKAY")
-        if local == "tcp:0":
-            writer.write(b"%04x%d" % (len(str(lport)), lport))
-
-    def _kill_forward(self, serial: str, command: str, writer: asyncio.StreamWriter) -> None:
-        if command == "killforward-all":
-            self._drop_forwards(serial)
-            writer.write(b"OKAYOKAY")
-            return
-        local = command[len("killforward:") :]
-        port = int(local[4:]) if local.startswith("tcp:") and local[4:].isdigit() else -1
-        forward = self._forwards.pop(port, None)
-        if forward is None:
-            return fail(writer, f"listener '{local}' not found")
-        forward.server.close()
-        writer.write(b"OKAYOKAY")
-
-    async def _forward_conn(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        try:
-            local = writer.get_extra_info("sockname")[1]
-            forward = self._forwards.get(local)
-            phone = self.phones.get(forward.serial) if forward else None
-            serving = forward and phone and phone.state == "device" and phone.proxy_app_running
-            if serving and forward.remote == phone.proxy_port:
-                await phone.proxy.handle(reader, writer)
-        finally:
-            self._tasks.discard(task)
-            await close_writer(writer)
 
     # ---- transport switch and device services ------------------------------------------
     async def _transport(self, req: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
