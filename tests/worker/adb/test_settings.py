@@ -29,7 +29,11 @@ def test_environment_overrides_are_parsed():
         }
     )
 
-    assert (settings.server_host, settings.server_port, settings.forward_base_port) == ("10.0.0.2", 5038, 20000)
+    assert (settings.server_host, settings.server_port, settings.forward_base_port) == (
+        "10.0.0.2",
+        5038,
+        20000,
+    )
     assert settings.echo_urls == ("https://a.example/", "https://b.example/")
     assert settings.off_times == (3.0, 8.0)
     assert settings.ports_file == Path("/var/lib/wagate/adb/ports.json")
