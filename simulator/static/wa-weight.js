@@ -1,7 +1,7 @@
 /*
  * Page weight: hold about `pageWeightMb` of JavaScript heap and DOM, like
  * WhatsApp Web's own model stores and rendered lists, so memory benchmarks
- * can run at a realistic weight. Built in slices so the QR is not delayed.
+ * can run at a realistic weight. Built in slices after the first screen so the QR is not delayed.
  */
 (function () {
   'use strict';
@@ -47,5 +47,11 @@
     if (made < totalObjects || nodes < totalNodes) setTimeout(slice, 0);
     else weight.done = true;
   }
-  setTimeout(slice, 50);
+  // Build once the first screen (QR or chats) is up, as WhatsApp Web fills its stores after.
+  let started = false;
+  const begin = () => { if (!started) { started = true; setTimeout(slice, 0); } };
+  window.require('WAWebSocketModel').Socket.on('change:state', (_s, state) => {
+    if (state === 'UNPAIRED' || state === 'CONNECTED') setTimeout(begin, 100);
+  });
+  setTimeout(begin, 5000);
 })();
