@@ -7,6 +7,12 @@ test reuses; ``operator`` is a staff user.
 
 from __future__ import annotations
 
+import os
+
+# One Redis namespace per test run: other runs on this machine (and `make run`)
+# share the server. Set before anything imports shared.streams.
+os.environ["WAGATE_REDIS_PREFIX"] = f"wagate-test-{os.getpid()}"
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -59,3 +65,16 @@ def second_worker(db) -> RegisteredWorker:
     registered = RegisteredWorker(body["worker_id"], body["token"])
     assert registered.heartbeat().status_code == 200
     return registered
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis_namespace():
+    """Every test starts with an empty namespace (streams, routes, reply keys)."""
+    from control_plane.core import redis as redis_client
+    from shared import streams
+
+    client = redis_client.client()
+    keys = list(client.scan_iter(f"{streams.PREFIX}:*", count=500))
+    if keys:
+        client.delete(*keys)
+    yield

@@ -99,3 +99,37 @@ def make_session(owner, session_id: str, worker_id: str | None = None, status: s
     return Session.objects.create(
         id=session_id, owner=owner, name=session_id, worker_id=worker_id, status=status, generation=1
     )
+
+
+def worker_commands(worker_id: str) -> list[tuple]:
+    """Every command queued for a worker so far, decoded: [(envelope, payload)]."""
+    from control_plane.core import redis as redis_client
+    from shared import streams
+    from shared.envelope import decode
+
+    entries = redis_client.client().xrange(streams.commands_stream(worker_id))
+    return [decode(fields["envelope"]) for _, fields in entries]
+
+
+def publish_event(event, *, source: str):
+    """Append an event to the events stream exactly as a worker does."""
+    from control_plane.core import redis as redis_client
+    from shared import streams
+    from shared.envelope import encode
+
+    envelope = encode(event, source=source)
+    redis_client.client().xadd(streams.EVENTS_STREAM, {"envelope": envelope.to_json()})
+    return envelope
+
+
+def run_ingester(consumer: str = "test-ingester"):
+    """Apply everything on the events stream now; returns the ingester (see .counts)."""
+    from control_plane.core import transport
+    from control_plane.core.ingester import Ingester
+
+    ingester = Ingester(consumer=consumer, block_ms=50, claim_idle_ms=3_600_000, recycle_connections=False)
+    transport.events_group_ensure()
+    ingester._drain_pending()
+    while ingester.step():
+        pass
+    return ingester

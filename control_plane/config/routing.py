@@ -1,9 +1,12 @@
-"""Websocket routes. Apps add their consumers to ``websocket_urlpatterns``."""
+"""Websocket routes (served by the ASGI process)."""
 
 from channels.auth import AuthMiddlewareStack
 from channels.routing import URLRouter
 from channels.security.websocket import AllowedHostsOriginValidator
+from django.urls import path
 
-websocket_urlpatterns: list = []
+from control_plane.sessions.consumers import SessionEventsConsumer
+
+websocket_urlpatterns = [path("ws/", SessionEventsConsumer.as_asgi())]
 
 websocket_application = AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))

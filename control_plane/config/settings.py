@@ -193,8 +193,14 @@ if not FLEET_ENROLLMENT_TOKEN and IS_PRODUCTION:
 HEARTBEAT_INTERVAL = env_int("HEARTBEAT_INTERVAL", 10)
 WORKER_MISSED_BEATS = env_int("WORKER_MISSED_BEATS", 3)
 WORKER_OFFLINE_GRACE = env_int("WORKER_OFFLINE_GRACE", 30)
+QR_MAX_CODES = env_int("QR_MAX_CODES", 6)
+WORKER_STOP_WAIT = env_float("WORKER_STOP_WAIT", 20.0)
+PAIRING_CODE_WAIT = env_float("PAIRING_CODE_WAIT", 20.0)
+SESSION_STUCK_AFTER = env_int("SESSION_STUCK_AFTER", 300)
+SESSION_PROBLEM_ATTEMPTS = env_int("SESSION_PROBLEM_ATTEMPTS", 5)
 SNAPSHOT_DIR = env_str("SNAPSHOT_DIR", str(DATA_DIR / "snapshots"))
 SNAPSHOT_MAX_BYTES = env_int("SNAPSHOT_MAX_BYTES", 200 * 1024 * 1024)
+CELERY_BEAT_SCHEDULE["sessions-retry-waiting"] = {"task": "sessions.retry_waiting", "schedule": 15.0}
 CELERY_BEAT_SCHEDULE["fleet-health-monitor"] = {
     "task": "fleet.health_monitor",
     "schedule": float(env_int("HEALTH_MONITOR_INTERVAL", HEARTBEAT_INTERVAL)),

@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("control_plane.core.urls")),
     path("", include("control_plane.accounts.urls")),
     path("", include("control_plane.fleet.urls")),
+    path("", include("control_plane.sessions.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

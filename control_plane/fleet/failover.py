@@ -1,7 +1,7 @@
 """The failover hook: called once when a worker is lost (offline or deleted).
 
-Until session failover exists it records which sessions lost their worker,
-so operators can see them (the worker's events) and nothing is silent.
+Its sessions move to other workers from their snapshots (sessions.failover);
+where each went is recorded in the worker's history for operators.
 """
 
 from __future__ import annotations
@@ -14,16 +14,22 @@ log = logging.getLogger(__name__)
 
 
 def worker_lost(*, worker: Worker, reason: str) -> list[str]:
-    """Record (and later: fail over) the sessions routed to ``worker``; returns their ids."""
-    from control_plane.sessions.models import Session
+    """Fail over every session routed to ``worker``; returns their ids."""
+    from control_plane.sessions.failover import sessions_fail_over
 
-    session_ids = list(Session.objects.filter(worker=worker).values_list("id", flat=True))
-    if session_ids:
+    moved = sessions_fail_over(worker=worker, reason=reason)
+    if moved:
         WorkerEvent.objects.create(
             worker=worker,
             kind=WorkerEvent.Kind.SESSIONS_LOST,
             reason=reason[:300],
-            details={"sessions": session_ids},
+            details={"sessions": sorted(moved), "moved_to": moved},
         )
-        log.warning("worker %s lost (%s): %d sessions lost their worker", worker.id, reason, len(session_ids))
-    return session_ids
+        log.warning(
+            "worker %s lost (%s): %d sessions lost their worker, %d placed elsewhere",
+            worker.id,
+            reason,
+            len(moved),
+            sum(1 for target in moved.values() if target),
+        )
+    return sorted(moved)

@@ -12,7 +12,14 @@ class Session(models.Model):
     """One WhatsApp account linked by a customer. ``worker`` + ``generation`` is its
     route: the worker holding it and the fencing token every command carries."""
 
-    Status = models.TextChoices("Status", [(s.value, s.value) for s in SessionStatus])
+    class Status(models.TextChoices):  # mirrors shared.types.SessionStatus (a test checks)
+        DISCONNECTED = "disconnected"
+        CONNECTING = "connecting"
+        QR_READY = "qr_ready"
+        CONNECTED = "connected"
+        RECONNECTING = "reconnecting"
+        ERROR = "error"
+        INACTIVE = "inactive"
 
     id = models.CharField(primary_key=True, max_length=100)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="wa_sessions")

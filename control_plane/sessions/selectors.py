@@ -1,12 +1,76 @@
-"""Reads for sessions."""
+"""Reads for sessions. Every read is scoped to its owner: another customer's
+session answers 404, exactly like one that does not exist."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from control_plane.sessions.models import Session
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+
+from control_plane.core.errors import NotFound, ValidationFailed
+from control_plane.sessions.models import Session, SessionStatusChange
+from shared.ids import normalize_id
+
+
+def session_get(*, user: Any, session_id: str, lock: bool = False) -> Session:
+    sessions = Session.objects.select_for_update() if lock else Session.objects
+    session = sessions.filter(pk=normalize_id(session_id), owner=user).first()
+    if session is None:
+        raise NotFound("No such session.")
+    return session
+
+
+def session_list(*, user: Any, status: str | None = None) -> QuerySet[Session]:
+    sessions = Session.objects.filter(owner=user)
+    if status:
+        if status not in Session.Status.values:
+            raise ValidationFailed(
+                f"status must be one of {', '.join(Session.Status.values)}.",
+                details={"fields": {"status": ["unknown status"]}},
+            )
+        sessions = sessions.filter(status=status)
+    return sessions
 
 
 def session_usage(*, user: Any) -> dict[str, Any]:
     """What a customer uses of their tier."""
     return {"sessions": Session.objects.filter(owner=user).count()}
+
+
+def session_history(*, user: Any, session_id: str) -> QuerySet[SessionStatusChange]:
+    return session_get(user=user, session_id=session_id).status_changes.all()
+
+
+def session_stats(*, user: Any) -> dict[str, Any]:
+    sessions = Session.objects.filter(owner=user)
+    by_status = {status: 0 for status in Session.Status.values}
+    for row in sessions.values("status").annotate(n=Count("id")):
+        by_status[row["status"]] = row["n"]
+    totals = sessions.aggregate(
+        sent=Sum("messages_sent"), received=Sum("messages_received"), memory=Sum("memory_mb")
+    )
+    return {
+        "total": sum(by_status.values()),
+        "by_status": by_status,
+        "messages_sent": totals["sent"] or 0,
+        "messages_received": totals["received"] or 0,
+        "memory_mb": round(totals["memory"] or 0, 1),
+        "problematic": session_problematic(user=user).count(),
+    }
+
+
+def session_problematic(*, user: Any) -> QuerySet[Session]:
+    """Sessions that need a look: in error, many failed attempts, stuck starting, or
+    dropped unexpectedly (disconnected for a reason other than the customer's)."""
+    now = timezone.now()
+    stuck_before = now - timedelta(seconds=settings.SESSION_STUCK_AFTER)
+    expected = ["created", "stopped by the customer", "logged_out", "restart requested", ""]
+    return Session.objects.filter(owner=user).filter(
+        Q(status=Session.Status.ERROR)
+        | Q(connection_attempts__gte=settings.SESSION_PROBLEM_ATTEMPTS)
+        | Q(status__in=[Session.Status.CONNECTING, Session.Status.RECONNECTING], updated_at__lt=stuck_before)
+        | (Q(status=Session.Status.DISCONNECTED) & ~Q(last_disconnect_reason__in=expected))
+    )

@@ -84,7 +84,7 @@ def processes(env: dict[str, str]) -> list[Proc]:
         Proc(
             "ingester",
             [py, "manage.py", "run_ingester"],
-            present=(ROOT / "control_plane/sessions/management/commands/run_ingester.py").exists(),
+            present=(ROOT / "control_plane/core/management/commands/run_ingester.py").exists(),
         ),
         Proc(
             "celery",

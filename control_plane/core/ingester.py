@@ -1,0 +1,110 @@
+"""The event ingester: a long-running loop over the workers' events stream.
+
+Reads with a consumer group; applies each event once (``core.ingest``);
+acknowledges after the commit; on start it first finishes its own pending
+entries, and now and then claims entries a dead ingester left behind. A
+malformed event is dead-lettered and logged; Redis or database outages are
+waited out with backoff. SIGTERM finishes the current event and exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+import time
+
+from django.db import OperationalError, close_old_connections
+from redis import RedisError
+
+from control_plane.core import transport
+from control_plane.core.ingest import DeadLetter, Outcome, ingest
+
+log = logging.getLogger(__name__)
+
+
+class Ingester:
+    def __init__(
+        self,
+        *,
+        consumer: str | None = None,
+        batch: int = 100,
+        block_ms: int = 1000,
+        claim_idle_ms: int = 60_000,
+        recycle_connections: bool = True,
+    ) -> None:
+        self.consumer = consumer or f"ingester-{socket.gethostname()}"
+        self.batch, self.block_ms, self.claim_idle_ms = batch, block_ms, claim_idle_ms
+        # Drop broken or old database connections between batches (off in tests,
+        # which run inside one transaction).
+        self.recycle_connections = recycle_connections
+        self.stopping = False
+        self.counts = {outcome: 0 for outcome in Outcome}
+        self._last_claim = self._last_trim = 0.0
+
+    def install_signal_handlers(self) -> None:
+        def stop(signum: int, _frame: object) -> None:
+            log.info("ingester: signal %s, finishing the current event", signum)
+            self.stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+
+    def run(self) -> None:
+        backoff = 0.5
+        while not self.stopping:
+            try:
+                transport.events_group_ensure()
+                self._drain_pending()
+                while not self.stopping:
+                    self.step()
+                    backoff = 0.5
+            except (RedisError, OSError, OperationalError) as exc:
+                log.warning("ingester: %s; retrying in %.1f s", exc, backoff)
+                close_old_connections()
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+
+    def _drain_pending(self) -> None:
+        """Entries this consumer read before a crash but never acknowledged."""
+        while not self.stopping:
+            pending = transport.events_read(
+                consumer=self.consumer, pending=True, count=self.batch, block_ms=0
+            )
+            if not pending:
+                return
+            self._process(pending)
+
+    def step(self) -> int:
+        """One read-and-apply round; returns how many entries it handled."""
+        now = time.monotonic()
+        entries = []
+        if now - self._last_claim > self.claim_idle_ms / 1000:
+            self._last_claim = now
+            entries = transport.events_claim_stale(
+                consumer=self.consumer, min_idle_ms=self.claim_idle_ms, count=self.batch
+            )
+        if not entries:
+            entries = transport.events_read(
+                consumer=self.consumer, pending=False, count=self.batch, block_ms=self.block_ms
+            )
+        self._process(entries)
+        if now - self._last_trim > 30:
+            self._last_trim = now
+            transport.events_trim_acknowledged()
+        return len(entries)
+
+    def _process(self, entries: list[transport.RawEvent]) -> None:
+        if self.recycle_connections:
+            close_old_connections()
+        for entry in entries:
+            if self.stopping:
+                return
+            try:
+                outcome = ingest(entry.raw)
+            except DeadLetter as dead:
+                log.error("ingester: dead-lettered %s: %s", entry.entry_id, dead.reason)
+                transport.events_dead_letter(event=entry, reason=dead.reason)
+                outcome = Outcome.DEAD
+            transport.events_ack(entry_id=entry.entry_id)
+            self.counts[outcome] += 1

@@ -1,0 +1,61 @@
+"""Input and output shapes of the session endpoints."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from control_plane.sessions.models import Session, SessionStatusChange
+
+
+class SessionOutput(serializers.ModelSerializer):
+    worker = serializers.CharField(source="worker_id", allow_null=True)
+    proxy = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Session
+        fields = [
+            "id",
+            "name",
+            "description",
+            "status",
+            "phone",
+            "platform",
+            "wa_version",
+            "worker",
+            "proxy",
+            "connection_attempts",
+            "last_disconnect_reason",
+            "messages_sent",
+            "messages_received",
+            "total_chats",
+            "memory_mb",
+            "last_health_check",
+            "last_activity",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_proxy(self, session: Session) -> dict | None:
+        return None
+
+
+class SessionCreateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    description = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class SessionUpdateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=100, required=False)
+    description = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+class StatusChangeOutput(serializers.ModelSerializer):
+    worker = serializers.CharField(source="worker_id")
+
+    class Meta:
+        model = SessionStatusChange
+        fields = ["from_status", "to_status", "reason", "worker", "generation", "created_at"]
+
+
+class PairingCodeInput(serializers.Serializer):
+    phone = serializers.CharField(max_length=32)
