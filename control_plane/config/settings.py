@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "control_plane.accounts",
     "control_plane.fleet",
     "control_plane.sessions",
+    "control_plane.portal",
 ]
 
 MIDDLEWARE = [
@@ -151,6 +152,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "/login"
+LOGIN_REDIRECT_URL = "/"
+WEBSOCKET_URL = env_str("WEBSOCKET_URL", "")  # empty: ws://<host of the page>:WS_PORT/ws/
+WS_PORT = env_int("WS_PORT", 8001)
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env_int("JWT_ACCESS_TTL", 15 * 60)),
     "REFRESH_TOKEN_LIFETIME": timedelta(seconds=env_int("JWT_REFRESH_TTL", 7 * 24 * 3600)),

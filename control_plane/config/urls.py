@@ -18,6 +18,7 @@ api_v1 = [
 urlpatterns = [
     path("v1/", include(api_v1)),
     path("admin/", admin.site.urls),
+    path("", include("control_plane.portal.urls")),
 ]
 
 handler400 = errors.handler400

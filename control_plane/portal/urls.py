@@ -1,0 +1,3 @@
+"""The customer portal (server-rendered pages with htmx)."""
+
+urlpatterns: list = []
