@@ -1,0 +1,110 @@
+"""A worker registers, beats, survives a refused token and bad commands (no session needed)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from shared.commands import StopSession
+from shared.envelope import SCHEMA_VERSION
+from shared.events import CommandFailed
+from tests.stack import of, wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+
+def test_worker_registers_keeps_its_identity_and_heartbeats(workers):
+    from control_plane.fleet.models import Worker
+
+    worker = workers("reg", WORKER_CAPACITY="7")
+    row = Worker.objects.get(pk=worker.worker_id)
+    assert (row.capacity, row.environment, row.status) == (7, "test", "online")
+    assert row.name == f"test {worker.worker_id}" and row.version
+    identity = json.loads((worker.data_dir / "identity.json").read_text())
+    assert identity["worker_id"] == worker.worker_id and identity["token"].startswith("wgw_")
+    assert (worker.data_dir / "identity.json").stat().st_mode & 0o777 == 0o600
+    first = row.last_heartbeat_at
+    wait_until(
+        lambda: Worker.objects.get(pk=worker.worker_id).last_heartbeat_at > first, 10, "a second heartbeat"
+    )
+    row.refresh_from_db()
+    assert row.session_breakdown == {
+        "connected": 0,
+        "qr_required": 0,
+        "connecting": 0,
+        "disconnected": 0,
+        "error": 0,
+    }
+    assert row.memory_mb > 20  # Python + the Playwright driver, measured as PSS
+    assert 0 < row.memory_percent < 100
+
+
+def test_a_refused_token_makes_the_worker_register_again(workers):
+    from control_plane.fleet import services
+    from control_plane.fleet.models import Worker, WorkerEvent
+
+    worker = workers("token")
+    old_token = json.loads((worker.data_dir / "identity.json").read_text())["token"]
+    # Someone registers the same id: the worker's token stops working (401 on its next beat).
+    services.worker_register(worker_id=worker.worker_id, name="impostor", capacity=1)
+    revoked_at = Worker.objects.get(pk=worker.worker_id).updated_at
+
+    def registered_again():
+        row = Worker.objects.get(pk=worker.worker_id)
+        return row.name == f"test {worker.worker_id}" and row.last_heartbeat_at > revoked_at
+
+    wait_until(registered_again, 20, "the worker to register again and beat with the new token")
+    new_token = json.loads((worker.data_dir / "identity.json").read_text())["token"]
+    assert new_token != old_token
+    registrations = WorkerEvent.objects.filter(worker_id=worker.worker_id, kind=WorkerEvent.Kind.REGISTERED)
+    assert registrations.count() == 3  # the worker, the impostor, the worker again
+    assert "refused this worker's token" in worker.log_text()
+    assert worker.alive
+
+
+def test_malformed_and_unknown_commands_are_dead_lettered_answered_and_survived(workers, wire, events):
+    worker = workers("bad")
+    wid = worker.worker_id
+    wire.send_raw(wid, {"envelope": "{not json"})
+    wire.send_raw(wid, {"something": "else"})
+    unknown = {
+        "id": "cmd-unknown-1",
+        "type": "session.reboot",
+        "schema_version": SCHEMA_VERSION,
+        "sent_at": "2030-01-01T00:00:00Z",
+        "reply_to": "wagate-test:reply:cmd-unknown-1",
+        "payload": {},
+    }
+    wire.send_raw(wid, {"envelope": json.dumps(unknown)})
+    invalid = {**unknown, "id": "cmd-invalid-1", "type": "session.stop", "reply_to": None}
+    invalid["payload"] = {"session_id": "Not A Valid Id!", "generation": -1}
+    wire.send_raw(wid, {"envelope": json.dumps(invalid)})
+    # ...and a well-formed command afterwards is still carried out (refused: not held).
+    good = wire.send(wid, StopSession(session_id="nobody-here", generation=1), reply_to=f"{wid}:reply:1")
+
+    answer = wire.reply("wagate-test:reply:cmd-unknown-1")
+    assert (answer.ok, answer.code, answer.command_id) == (False, "unknown_type", "cmd-unknown-1")
+    assert wire.reply(f"{wid}:reply:1").code == "not_held"
+    events.wait_for(of(wid, "command.failed", command_id=good), 15, "for the good command")
+    failed = [ev for _, ev in events.matching(of(wid, "command.failed"))]
+    assert all(isinstance(ev, CommandFailed) for ev in failed)
+    by_code = sorted((ev.code, ev.command_id, ev.session_id) for ev in failed)
+    assert by_code == sorted(
+        [
+            ("malformed", None, None),
+            ("malformed", None, None),
+            ("unknown_type", "cmd-unknown-1", None),
+            ("invalid_payload", "cmd-invalid-1", None),
+            ("not_held", good, "nobody-here"),
+        ]
+    )
+    assert any("does not hold" in ev.reason for ev in failed)
+    dead = {d["code"]: d for d in wire.dead_letters(wid)}
+    assert len(wire.dead_letters(wid)) == 4
+    assert set(dead) == {"malformed", "unknown_type", "invalid_payload"}
+    assert dead["invalid_payload"]["raw"] == json.dumps(invalid) and dead["unknown_type"]["worker_id"] == wid
+    wait_until(lambda: wire.pending(wid) == 0, 10, "every entry to be acknowledged")
+    time.sleep(0.5)
+    assert worker.alive

@@ -1,0 +1,1 @@
+"""Clients of the services the worker talks to over HTTP."""
