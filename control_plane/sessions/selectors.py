@@ -65,10 +65,18 @@ def session_stats(*, user: Any) -> dict[str, Any]:
 def session_problematic(*, user: Any) -> QuerySet[Session]:
     """Sessions that need a look: in error, many failed attempts, stuck starting, or
     dropped unexpectedly (disconnected for a reason other than the customer's)."""
-    now = timezone.now()
-    stuck_before = now - timedelta(seconds=settings.SESSION_STUCK_AFTER)
+    return Session.objects.filter(owner=user).filter(_problematic())
+
+
+def session_problematic_all() -> QuerySet[Session]:
+    """The same, across every customer: the operators' fleet page."""
+    return Session.objects.filter(_problematic()).select_related("owner", "worker")
+
+
+def _problematic() -> Q:
+    stuck_before = timezone.now() - timedelta(seconds=settings.SESSION_STUCK_AFTER)
     expected = ["created", "stopped by the customer", "logged_out", "restart requested", ""]
-    return Session.objects.filter(owner=user).filter(
+    return (
         Q(status=Session.Status.ERROR)
         | Q(connection_attempts__gte=settings.SESSION_PROBLEM_ATTEMPTS)
         | Q(status__in=[Session.Status.CONNECTING, Session.Status.RECONNECTING], updated_at__lt=stuck_before)
