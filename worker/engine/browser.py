@@ -63,7 +63,7 @@ class BrowserSession:
         await asyncio.to_thread(profile_dir.mkdir, parents=True, exist_ok=True)
         try:
             context = await playwright.chromium.launch_persistent_context(
-                str(profile_dir), **launch_options(config, proxy)
+                str(profile_dir), **launch_options(config, proxy, profile_dir)
             )
         except PlaywrightError as exc:
             raise LaunchError(f"Chromium did not start: {exc.message.splitlines()[0]}") from exc
@@ -116,7 +116,17 @@ class BrowserSession:
             if not self._gone:  # a browser that already died cannot close cleanly; no news
                 log.warning("Chromium did not close cleanly (%s); killing it", exc)
             processes.kill_tree(pids)
+        await _reap(pids)
+
+
+async def _reap(pids: list[int], within: float = 3.0) -> None:
+    """Wait (briefly) for the browser's processes to exit, reaping the ones we inherited."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
         processes.reap_zombies()
+        if not processes.running(pids) or asyncio.get_running_loop().time() > deadline:
+            return
+        await asyncio.sleep(0.05)
 
 
 async def _block_media(route: Route, *_: Any) -> None:

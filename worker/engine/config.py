@@ -69,7 +69,7 @@ class EngineConfig:
         "InterestFeedContentSuggestions",
         "CertificateTransparencyComponentUpdater",
     )
-    js_flags: str = "--max-semi-space-size=2"  # smaller young generation; see docs/engine.md
+    js_flags: str = ""  # e.g. "--max-semi-space-size=2": measured no saving here (docs/engine.md)
     timeouts: Timeouts = field(default_factory=Timeouts)
     qr_ttl: float = 20.0
     pairing_code_ttl: float = 180.0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from worker.engine.config import EngineConfig
 
 log = logging.getLogger(__name__)
 
+CRASHPAD_HOME = ".crashpad"
 # Baseline flags every session gets, lean or not (issue 4).
 BASE_ARGS = (
     "--no-sandbox",
@@ -93,8 +95,10 @@ def chromium_args(config: EngineConfig) -> tuple[list[str], list[str]]:
     return args, ignore
 
 
-def launch_options(config: EngineConfig, proxy: ProxySpec | None) -> dict[str, Any]:
-    """Keyword arguments for ``chromium.launch_persistent_context`` (without the profile dir)."""
+def launch_options(
+    config: EngineConfig, proxy: ProxySpec | None, profile_dir: Path | None = None
+) -> dict[str, Any]:
+    """Keyword arguments for ``chromium.launch_persistent_context`` (without the profile dir itself)."""
     args, ignore = chromium_args(config)
     width, height = config.viewport
     options: dict[str, Any] = {
@@ -110,6 +114,10 @@ def launch_options(config: EngineConfig, proxy: ProxySpec | None) -> dict[str, A
         "handle_sigterm": False,
         "handle_sighup": False,
     }
+    if profile_dir is not None:
+        # Chromium derives crashpad's database from its config home: one per profile makes
+        # each session's chrome_crashpad_handler processes recognisable (and reapable).
+        options["env"] = {**os.environ, "CHROME_CONFIG_HOME": str(profile_dir.resolve() / CRASHPAD_HOME)}
     if proxy is not None:
         # Credentials only in Playwright's fields: Chromium drops them from a proxy URL.
         options["proxy"] = {"server": proxy.server}

@@ -54,10 +54,15 @@ def _profile_arg(proc: psutil.Process) -> str | None:
     with contextlib.suppress(psutil.Error):
         for arg in proc.cmdline():
             if arg.startswith("--user-data-dir="):
-                return arg.split("=", 1)[1]
-            if arg.startswith("--database="):  # crashpad handler: <profile>/Crash Reports
-                return str(Path(arg.split("=", 1)[1]).parent)
+                return str(arg.split("=", 1)[1])
+            if arg.startswith("--database="):  # crashpad: <profile>/.crashpad/chromium/Crash Reports
+                return str(arg.split("=", 1)[1])
     return None
+
+
+def _belongs(proc: psutil.Process, wanted: str) -> bool:
+    path = _profile_arg(proc)
+    return path is not None and (path == wanted or path.startswith(wanted + os.sep))
 
 
 def find_browser_pid(profile_dir: Path) -> int | None:
@@ -69,7 +74,7 @@ def find_browser_pid(profile_dir: Path) -> int | None:
             if any(a.startswith("--type=") for a in cmdline):
                 continue
             if _profile_arg(proc) == wanted:
-                return proc.pid
+                return int(proc.pid)
     return None
 
 
@@ -82,7 +87,7 @@ def browser_tree(main_pid: int | None, profile_dir: Path) -> list[int]:
             pids = [main.pid, *(p.pid for p in main.children(recursive=True))]
     wanted = str(profile_dir.resolve())
     for proc in psutil.Process().children(recursive=True):
-        if proc.pid not in pids and _profile_arg(proc) == wanted:
+        if proc.pid not in pids and _belongs(proc, wanted):
             with contextlib.suppress(psutil.Error):
                 if proc.status() != psutil.STATUS_ZOMBIE:
                     pids.append(proc.pid)
@@ -117,6 +122,16 @@ def frozen(pids: Iterable[int]) -> Iterator[list[int]]:
         for pid in stopped:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGCONT)
+
+
+def running(pids: Iterable[int]) -> list[int]:
+    """The pids that still exist and are not zombies."""
+    alive = []
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                alive.append(pid)
+    return alive
 
 
 def kill_tree(pids: Iterable[int]) -> None:

@@ -53,6 +53,7 @@ EXCLUDED_DIRS = frozenset(
         "CacheStorage",
         "ScriptCache",
         "Crashpad",
+        ".crashpad",
         "Crash Reports",
         "component_crx_cache",
         "Safe Browsing",
