@@ -106,6 +106,7 @@ async def test_unlink_from_the_phone_gives_logged_out_and_wipes_the_profile(sess
     assert not session.runtime.running
 
 
+@pytest.mark.e2e
 async def test_killed_chromium_comes_back_connected_without_a_new_qr(session_factory, phone, number):
     session = await session_factory()
     me = number()
@@ -129,6 +130,7 @@ async def test_killed_chromium_comes_back_connected_without_a_new_qr(session_fac
     assert (await phone.get(f"/phone/{friend}/inbox")).json()[0]["text"] == "still here"
 
 
+@pytest.mark.e2e
 async def test_dropped_connection_reconnects_then_reloads_a_page_that_stays_offline(
     session_factory, phone, number
 ):
@@ -210,3 +212,13 @@ async def test_stop_leaves_no_chromium_processes_or_zombies(session_factory):
         except psutil.NoSuchProcess:
             continue
     assert leftovers == []  # neither running nor zombie: exited and reaped
+
+
+async def test_pairing_phone_given_at_construction_requests_a_code_by_itself(session_factory, phone, number):
+    me = number()
+    session = await session_factory(pairing_phone=me)
+    issued = await session.log.wait_for(lambda e: isinstance(e, PairingCodeIssued))
+    assert issued.phone == me
+    resp = await phone.post(f"/phone/{me}/pair", json={"code": issued.code})
+    assert resp.status_code == 200, resp.text
+    assert (await session.log.status(SessionStatus.CONNECTED)).phone == me

@@ -117,6 +117,7 @@ def test_key_from_setting_accepts_hex_and_base64_only_of_32_bytes():
 
 
 @pytest.mark.browser
+@pytest.mark.e2e
 async def test_snapshot_of_a_live_session_restores_connected_without_a_scan(
     session_factory, phone, number, tmp_path: Path
 ):
