@@ -199,3 +199,25 @@ async def test_health_and_validation(client: TestClient):
     assert (await (await client.get("/health")).json())["status"] == "ok"
     assert (await client.post("/phone/12/send", json={"to": "15550001111", "text": "x"})).status == 400
     assert (await client.post("/phone/15550001111/send", json={"to": "x", "text": "x"})).status == 400
+
+
+async def test_pages_and_assets_are_served_from_the_package(client: TestClient):
+    index = await client.get("/")
+    html = await index.text()
+    assert index.status == 200 and '"pageWeightMb": 0' in html and "/static/wa-modules.js" in html
+    assert '"pageWeightMb": 40' in await (await client.get("/?page_weight_mb=40")).text()
+    phone_page = await client.get("/phone")
+    assert phone_page.status == 200 and "/static/phone.js" in await phone_page.text()
+    for asset in (
+        "wa-modules.js",
+        "wa-store.js",
+        "wa-app.js",
+        "wa-ui.js",
+        "wa-weight.js",
+        "phone.js",
+        "wa.css",
+    ):
+        assert (await client.get(f"/static/{asset}")).status == 200
+    assert (await client.get("/static/../app.py")).status == 404
+    svg = await client.get("/qr.svg", params={"data": "2@abc,def"})
+    assert svg.status == 200 and svg.content_type == "image/svg+xml"
