@@ -6,7 +6,7 @@ from control_plane.portal.views import actions, auth, fleet, instances, keys
 
 app_name = "portal"
 
-instance = "instances/<str:session_id>"
+instance = "instances/<slug:session_id>"
 
 urlpatterns = [
     path("", instances.dashboard, name="dashboard"),
@@ -28,12 +28,12 @@ urlpatterns = [
         for action in actions.ACTIONS
     ],
     path("keys", keys.keys, name="keys"),
-    path("keys/<str:key_id>/revoke", keys.key_revoke, name="key-revoke"),
+    path("keys/<slug:key_id>/revoke", keys.key_revoke, name="key-revoke"),
     path("fleet", fleet.fleet, name="fleet"),
     path("fleet/workers", fleet.fleet_workers, name="fleet-workers"),
-    path("fleet/workers/<str:worker_id>/drain", fleet.worker_drain, name="worker-drain"),
+    path("fleet/workers/<slug:worker_id>/drain", fleet.worker_drain, name="worker-drain"),
     path(
-        "fleet/workers/<str:worker_id>/drain/cancel",
+        "fleet/workers/<slug:worker_id>/drain/cancel",
         fleet.worker_drain,
         {"cancel": True},
         name="worker-drain-cancel",

@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from control_plane.core.errors import AppError, NotFound
+from control_plane.core.errors import AppError, NotFound, ValidationFailed
 from control_plane.portal.forms import PairingCodeForm
 from control_plane.portal.web import form_error, login_required, not_found_as_404, partial
 from control_plane.sessions import linking, selectors, services
@@ -72,14 +72,16 @@ def instance_pairing_code(request: HttpRequest, session_id: str) -> HttpResponse
             pairing = linking.pairing_code_request(
                 user=request.user, session_id=session_id, phone=form.cleaned_data["phone"]
             )
+        except ValidationFailed as exc:
+            form_error(form, exc)
         except NotFound:
             raise
-        except AppError as exc:
-            form_error(form, exc)
+        except AppError as exc:  # not waiting for a scan, or the worker did not answer
+            messages.error(request, exc.message)
     if not request.htmx:
         if pairing:
             messages.success(request, f"Type this code on your phone: {pairing['code']}")
-        else:
+        elif form.errors:
             messages.error(request, " ".join(form.errors.get("phone", []) + form.non_field_errors()))
         return HttpResponseRedirect(reverse("portal:instance", args=[session_id]))
     return _panel(request, session_id, pairing=pairing, pairing_form=form)
