@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "control_plane.accounts",
     "control_plane.fleet",
     "control_plane.sessions",
+    "control_plane.messaging",
+    "control_plane.webhooks",
     "control_plane.portal",
 ]
 
@@ -109,6 +111,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         }
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Lets several test runs share one server without sharing a test database.
+    DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME") or None}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
@@ -190,6 +194,20 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
+# --- messaging and webhooks ------------------------------------------------------
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)
+WEBHOOK_TIMEOUT = env_float("WEBHOOK_TIMEOUT", 10.0)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
+WEBHOOK_RETRY_BASE = env_float("WEBHOOK_RETRY_BASE", 10.0)  # seconds; doubles each attempt
+MEDIA_MAX_BYTES = env_int("MEDIA_MAX_BYTES", 16 * 1024 * 1024)
+MEDIA_DIR = env_str("MEDIA_DIR", str(DATA_DIR / "media"))
+MESSAGE_MAX_BODY_BYTES = MEDIA_MAX_BYTES * 4 // 3 + 256 * 1024  # base64 media plus the JSON around it
+MEDIA_FETCH_TIMEOUT = env_float("MEDIA_FETCH_TIMEOUT", 20.0)
+MESSAGE_WAIT = env_float("MESSAGE_WAIT", 30.0)
+MESSAGE_DUPLICATE_WINDOW = env_int("MESSAGE_DUPLICATE_WINDOW", 0)  # seconds; 0 turns the guard off
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
+
 # --- fleet ------------------------------------------------------------------
 FLEET_ENROLLMENT_TOKEN = env_str("FLEET_ENROLLMENT_TOKEN")
 if not FLEET_ENROLLMENT_TOKEN and IS_PRODUCTION:
@@ -204,6 +222,8 @@ SESSION_STUCK_AFTER = env_int("SESSION_STUCK_AFTER", 300)
 SESSION_PROBLEM_ATTEMPTS = env_int("SESSION_PROBLEM_ATTEMPTS", 5)
 SNAPSHOT_DIR = env_str("SNAPSHOT_DIR", str(DATA_DIR / "snapshots"))
 SNAPSHOT_MAX_BYTES = env_int("SNAPSHOT_MAX_BYTES", 200 * 1024 * 1024)
+CELERY_BEAT_SCHEDULE["messaging-sweep"] = {"task": "messaging.sweep", "schedule": 30.0}
+CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {"task": "webhooks.sweep", "schedule": 30.0}
 CELERY_BEAT_SCHEDULE["sessions-retry-waiting"] = {"task": "sessions.retry_waiting", "schedule": 15.0}
 CELERY_BEAT_SCHEDULE["fleet-health-monitor"] = {
     "task": "fleet.health_monitor",

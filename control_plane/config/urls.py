@@ -11,6 +11,8 @@ api_v1 = [
     path("", include("control_plane.accounts.urls")),
     path("", include("control_plane.fleet.urls")),
     path("", include("control_plane.sessions.urls")),
+    path("", include("control_plane.messaging.urls")),
+    path("", include("control_plane.webhooks.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

@@ -28,6 +28,10 @@ HANDLERS: dict[str, str] = {
     "session.status": "control_plane.sessions.ingest.on_status",
     "session.snapshot_stored": "control_plane.sessions.ingest.on_snapshot_stored",
     "command.failed": "control_plane.sessions.ingest.on_command_failed",
+    "message.received": "control_plane.messaging.ingest.on_received",
+    "message.sent": "control_plane.messaging.ingest.on_sent",
+    "message.failed": "control_plane.messaging.ingest.on_failed",
+    "message.ack": "control_plane.messaging.ingest.on_ack",
 }
 _resolved: dict[str, Callable[[Envelope, Any], None]] = {}
 

@@ -58,8 +58,7 @@ def on_qr(envelope: Envelope, event: QrIssued) -> None:
     session.qr, session.qr_attempt, session.qr_expires_at = event.qr, event.attempt, event.expires_at
     session_set_status(session=session, status=S.QR_READY, reason=f"QR code {event.attempt}")
     data = {"qr": event.qr, "attempt": event.attempt, "expires_at": event.expires_at.isoformat()}
-    owner_id, session_id = session.owner_id, session.id
-    transaction.on_commit(lambda: realtime.push(owner_id, session_id, "session.qr", data))
+    realtime.announce(session.owner_id, session.id, "session.qr", data)
 
 
 def on_pairing_code(envelope: Envelope, event: PairingCodeIssued) -> None:
@@ -91,10 +90,19 @@ def on_status(envelope: Envelope, event: SessionStatusChanged) -> None:
             qr_expires_at=None,
             last_activity=timezone.now(),
         )
+        _redispatch_after_commit(session.id)
     elif event.status in (SessionStatus.DISCONNECTED, SessionStatus.ERROR):
         _ended(session, status=event.status, reason=reason or event.status.value)
     else:
         session_set_status(session=session, status=event.status.value, reason=reason)
+
+
+def _redispatch_after_commit(session_id: str) -> None:
+    """Messages accepted while the session was away (or dispatched to a worker it
+    left) go to its worker now that it is connected."""
+    from control_plane.messaging.dispatch import messages_redispatch
+
+    transaction.on_commit(lambda: messages_redispatch(session_id=session_id))
 
 
 def _ended(session: Session, *, status: str, reason: str) -> None:

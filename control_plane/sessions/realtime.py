@@ -1,7 +1,5 @@
-"""Live fan-out: websocket groups per customer (Channels, Redis layer).
-
-Webhook delivery hooks in here too once it exists, so every pushed event
-reaches both transports from one place.
+"""Announcing what happened to a session: to the customer's open websockets
+(Channels groups, Redis layer) and to their webhooks, from one place.
 """
 
 from __future__ import annotations
@@ -11,6 +9,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.db import transaction
 from redis import RedisError
 
 from control_plane.sessions.models import Session
@@ -43,3 +42,12 @@ def push(user_id: str, session_id: str, event: str, data: dict[str, Any]) -> Non
         async_to_sync(layer.group_send)(user_group(user_id), message)
     except (RedisError, OSError) as exc:
         log.warning("live push of %s for %s failed: %s", event, session_id, exc)
+
+
+def announce(owner_id: str, session_id: str, event: str, data: dict[str, Any]) -> None:
+    """In the caller's transaction: webhook deliveries are queued (an outbox) and the
+    websocket push leaves after commit, so nothing is announced for a rollback."""
+    from control_plane.webhooks.services import webhooks_emit
+
+    webhooks_emit(owner_id=owner_id, session_id=session_id, event=event, data=data)
+    transaction.on_commit(lambda: push(owner_id, session_id, event, data))

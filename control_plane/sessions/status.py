@@ -37,8 +37,12 @@ def session_set_status(
             worker_id=session.worker_id or "",
             generation=session.generation,
         )
-        snapshot = realtime.status_payload(session, reason=reason, previous=previous)
-        transaction.on_commit(lambda: realtime.push(session.owner_id, session.id, "session.status", snapshot))
+        realtime.announce(
+            session.owner_id,
+            session.id,
+            "session.status",
+            realtime.status_payload(session, reason=reason, previous=previous),
+        )
 
 
 def session_release(*, session: Session) -> None:

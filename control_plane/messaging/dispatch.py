@@ -1,0 +1,113 @@
+"""Handing outgoing messages to the session's worker, and handing them again
+after the session moved (failover, drain) until one is confirmed sent.
+
+A message is re-sent only by id; the worker records the ids it has sent (in
+state that travels with the session's snapshot) and skips an id it already
+sent, so a re-dispatch cannot send twice except in the window documented in
+docs/failover.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from control_plane.core import transport
+from control_plane.core.errors import WorkerUnavailable
+from control_plane.messaging import media
+from control_plane.messaging.models import Message
+from control_plane.sessions.models import Session
+from shared.commands import SendMessage
+from shared.envelope import Envelope
+from shared.types import MediaSpec
+
+log = logging.getLogger(__name__)
+PENDING = [Message.Status.QUEUED, Message.Status.DISPATCHED]
+
+
+def _command(message: Message, session: Session) -> SendMessage:
+    spec = None
+    if message.kind != Message.Kind.TEXT:
+        spec = MediaSpec(
+            mimetype=message.mimetype,
+            filename=message.filename or None,
+            size=message.media_size,
+            data_b64=media.load_b64(message.media_blob),
+        )
+    return SendMessage(
+        session_id=session.id,
+        generation=session.generation,
+        message_id=message.id,
+        to=message.to_number,
+        kind=message.kind,
+        text=message.text or None,
+        caption=message.caption or None,
+        media=spec,
+    )
+
+
+def message_dispatch(*, message_id: str, reply: bool = False) -> Envelope | None:
+    """Send one pending message to its session's worker if the session is connected.
+
+    Returns the command's envelope (for ``reply``), or None when it must wait.
+    """
+    with transaction.atomic():
+        message = Message.objects.select_for_update().filter(pk=message_id, status__in=PENDING).first()
+        if message is None:
+            return None
+        session = Session.objects.get(pk=message.session_id)
+        if session.status != Session.Status.CONNECTED or not session.worker_id:
+            return None  # it waits; the session's next "connected" dispatches it
+        envelope = transport.send_command(
+            worker_id=session.worker_id, command=_command(message, session), reply=reply
+        )
+        message.status = Message.Status.DISPATCHED
+        message.dispatched_at = message.dispatched_at or timezone.now()
+        message.dispatch_count += 1
+        message.dispatched_generation = session.generation
+        message.save(update_fields=["status", "dispatched_at", "dispatch_count", "dispatched_generation"])
+    return envelope
+
+
+def dispatch_quietly(message_id: str) -> None:
+    """After-commit dispatch: a Redis hiccup leaves the message queued for the sweeper."""
+    try:
+        message_dispatch(message_id=message_id)
+    except WorkerUnavailable as exc:
+        log.warning("message %s stays queued: %s", message_id, exc)
+
+
+def messages_redispatch(*, session_id: str) -> int:
+    """The session is connected (again): hand every unconfirmed message to its
+    current worker, oldest first. Returns how many were handed over."""
+    session = Session.objects.filter(pk=session_id).first()
+    if session is None:
+        return 0
+    stale = Message.objects.filter(
+        session_id=session_id, direction=Message.Direction.OUT, status__in=PENDING
+    ).exclude(dispatched_generation=session.generation)
+    count = 0
+    for message_id in stale.order_by("created_at", "id").values_list("id", flat=True):
+        dispatch_quietly(message_id)
+        count += 1
+    return count
+
+
+def messages_sweep(*, queued_for: timedelta = timedelta(seconds=30)) -> int:
+    """Beat task body: messages left queued on connected sessions (a dispatch that
+    failed after commit) or dispatched to an older route are handed over again."""
+    cutoff = timezone.now() - queued_for
+    sessions = (
+        Session.objects.filter(
+            status=Session.Status.CONNECTED,
+            worker__isnull=False,
+            messages__status__in=PENDING,
+            messages__created_at__lt=cutoff,
+        )
+        .distinct()
+        .values_list("id", flat=True)
+    )
+    return sum(messages_redispatch(session_id=session_id) for session_id in sessions)
