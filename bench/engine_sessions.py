@@ -54,6 +54,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-js-flags", action="store_true", help="no V8 size flags")
     p.add_argument("--viewport", default="800x600")
     p.add_argument("--extra-arg", action="append", default=[], help="one more Chromium switch (repeatable)")
+    p.add_argument(
+        "--trim", action="store_true", help="trim every session's memory (GC + pressure) before measuring"
+    )
     return p.parse_args(argv)
 
 
@@ -152,6 +155,9 @@ async def run(args: argparse.Namespace, sim: SimulatorProcess) -> dict[str, Any]
                 *(link_one(item, f"1999{i:07d}", client) for i, item in enumerate(started))
             )
             await asyncio.sleep(args.settle)
+            if args.trim:
+                await asyncio.gather(*(rt.trim_memory() for rt in runtimes))
+                await asyncio.sleep(2)
             procs = measured_tree(sim)
             pss = tree_pss_mb(procs)
             before = tree_cpu_seconds(procs)

@@ -20,7 +20,7 @@
   let holder = null;
 
   function slice() {
-    const until = Math.min(totalObjects, made + 50000);
+    const until = Math.min(totalObjects, made + 10000);  // small slices keep the socket responsive
     for (; made < until; made++) {
       weight.objects.push({ id: 'false_' + made + '@c.us_' + salt, body: 'message body number ' + made + ' ' + salt,
         t: 1700000000 + made, ack: 3, kind: made % 7, meta: { star: false, n: made } });
@@ -32,7 +32,7 @@
       document.body.append(holder);
     }
     if (holder) {
-      const end = Math.min(totalNodes, nodes + 5000);
+      const end = Math.min(totalNodes, nodes + 1000);
       const frag = document.createDocumentFragment();
       for (; nodes < end; nodes++) {
         const row = document.createElement('div');

@@ -100,6 +100,18 @@ class BrowserSession:
         except PlaywrightError as exc:
             raise PageError(f"reload failed: {exc.message.splitlines()[0]}") from exc
 
+    async def trim_memory(self) -> None:
+        """Ask the renderer to collect garbage and drop caches, as under memory pressure."""
+        try:
+            cdp = await self.context.new_cdp_session(self.page)
+            try:
+                await cdp.send("HeapProfiler.collectGarbage")
+                await cdp.send("Memory.simulatePressureNotification", {"level": "critical"})
+            finally:
+                await cdp.detach()
+        except PlaywrightError as exc:
+            raise PageError(f"memory trim failed: {exc.message}") from exc
+
     def pids(self) -> list[int]:
         """Every process of this browser (main, zygotes, renderers, utilities, crashpad)."""
         if self.main_pid is None:

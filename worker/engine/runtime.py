@@ -183,6 +183,11 @@ class SessionRuntime(Supervision):
             self._set_status(SessionStatus.QR_READY)
         return code
 
+    async def trim_memory(self) -> None:
+        """Make the page give memory back now (GC + a memory-pressure signal); for idle sessions."""
+        if self._browser is not None and self._browser.alive:
+            await self._browser.trim_memory()
+
     async def snapshot(self, key: bytes) -> bytes:
         """An encrypted snapshot of the profile, consistent even while the session runs."""
         return await asyncio.to_thread(

@@ -222,3 +222,13 @@ async def test_pairing_phone_given_at_construction_requests_a_code_by_itself(ses
     resp = await phone.post(f"/phone/{me}/pair", json={"code": issued.code})
     assert resp.status_code == 200, resp.text
     assert (await session.log.status(SessionStatus.CONNECTED)).phone == me
+
+
+async def test_trim_memory_keeps_the_session_working(session_factory, phone, number):
+    session = await session_factory()
+    await link_by_qr(session, phone, number())
+    await session.runtime.trim_memory()
+    friend = number()
+    await session.runtime.send(to=friend, kind=MessageKind.TEXT, text="after trim", media=None, caption=None)
+    assert (await phone.get(f"/phone/{friend}/inbox")).json()[0]["text"] == "after trim"
+    assert session.runtime.status is SessionStatus.CONNECTED
