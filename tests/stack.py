@@ -155,6 +155,7 @@ class WorkerProcess:
             env=self.env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, as under `make run` or a terminal
         )
         self.runs += 1
         self.started_at = time.monotonic()
@@ -173,11 +174,15 @@ class WorkerProcess:
         except psutil.Error:
             return []
 
-    def terminate(self, within: float = 90.0) -> int:
-        """SIGTERM and wait for the exit code (graceful shutdown)."""
+    def terminate(self, within: float = 90.0, *, group: bool = True) -> int:
+        """SIGTERM (to the whole process group, as `make run` and Ctrl-C do, unless ``group``
+        is False) and wait for the exit code of the graceful shutdown."""
         assert self.process is not None
         self._pids |= {p.pid for p in self.descendants()}
-        self.process.send_signal(signal.SIGTERM)
+        if group:
+            os.killpg(self.process.pid, signal.SIGTERM)
+        else:
+            self.process.send_signal(signal.SIGTERM)
         try:
             code = self.process.wait(within)
         except subprocess.TimeoutExpired:

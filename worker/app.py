@@ -95,15 +95,24 @@ class WorkerApp:
         return self.exit_code
 
     async def _start_playwright(self) -> None:
-        # The driver inherits ignored SIGINT/SIGTERM, so a signal sent to the whole process
-        # group (Ctrl-C, `make run` stopping) reaches only this process and cannot kill the
-        # driver (and with it every Chromium) before the sessions are snapshotted.
-        previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in STOP_SIGNALS}
+        # Node resets inherited signal dispositions, so the driver is started in its own
+        # session instead: a SIGINT/SIGTERM sent to this worker's whole process group
+        # (Ctrl-C in a terminal, `make run` stopping) then reaches only this process and
+        # cannot kill the driver, and every Chromium with it, before the snapshots are
+        # taken. Playwright offers no option for it, hence the brief patch (nothing else
+        # spawns processes at this point). A killed worker still takes the driver down:
+        # it exits when its stdin pipe closes.
+        original = asyncio.create_subprocess_exec
+
+        async def spawn(*args: Any, **kwargs: Any) -> asyncio.subprocess.Process:
+            kwargs.setdefault("start_new_session", True)
+            return await original(*args, **kwargs)
+
+        asyncio.create_subprocess_exec = spawn  # type: ignore[assignment]
         try:
             self._playwright = await async_playwright().start()
         finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
+            asyncio.create_subprocess_exec = original  # type: ignore[assignment]
 
     async def _start(self) -> None:
         s = self.settings

@@ -90,18 +90,25 @@ def _memory(proc: psutil.Process) -> float:
 
 
 def kill_leftover_browsers(sessions_dir: Path) -> int:
-    """SIGKILL Chromium processes whose profile is under ``sessions_dir`` (left by a killed
-    run of this worker: they keep the profile locked and Chromium refuses to open it twice)."""
+    """SIGKILL Chromium processes (and their crashpad handlers) whose profile is under
+    ``sessions_dir``: left by a killed run of this worker, they keep the profile locked
+    (Chromium refuses to open it twice), and if the run died during a snapshot they are
+    still frozen (SIGSTOP) and would never go away on their own."""
     root = str(sessions_dir.resolve()) + "/"
     me, killed = os.getpid(), 0
     for proc in psutil.process_iter(["pid", "cmdline"]):
         with contextlib.suppress(psutil.Error):
-            cmdline = proc.info["cmdline"] or []
-            if proc.pid == me:
-                continue
-            if any(a.startswith("--user-data-dir=") and a.split("=", 1)[1].startswith(root) for a in cmdline):
+            if proc.pid != me and _uses_profile_under(proc.info["cmdline"] or [], root):
                 proc.kill()
                 killed += 1
     if killed:
         log.warning("killed %d Chromium process(es) a previous run left on %s", killed, sessions_dir)
     return killed
+
+
+def _uses_profile_under(cmdline: list[str], root: str) -> bool:
+    for arg in cmdline:
+        # Chromium itself: --user-data-dir=<profile>; crashpad: --database=<profile>/Crash Reports
+        if arg.startswith(("--user-data-dir=", "--database=")) and arg.split("=", 1)[1].startswith(root):
+            return True
+    return False

@@ -132,6 +132,10 @@ class SessionRunner:
             log.info("session %s: runtime ended (%s, %s)", live.session_id, runtime.status, runtime.reason)
 
     async def _forward(self, live: LiveSession, event: SessionEvent) -> None:
+        if event.generation != live.generation:
+            # The runtime stamps the generation it was created with; after a takeover the
+            # worker's newer one is the truth (the engine has no way to change its stamp).
+            event = event.model_copy(update={"generation": live.generation})
         if isinstance(event, SessionStatusChanged):
             if event.status is SessionStatus.CONNECTED:
                 live.linked = True

@@ -56,10 +56,9 @@ class LiveSession:
         return self.runtime.status
 
     def set_generation(self, generation: int) -> None:
-        """Take the session over at a newer route generation (its next events carry it)."""
+        """Take the session over at a newer route generation (the pump stamps it on every
+        event from now on)."""
         self.generation = generation
-        if self.runtime is not None:
-            self.runtime.generation = generation
 
 
 class SessionRegistry:

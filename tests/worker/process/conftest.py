@@ -4,6 +4,8 @@ and ``python -m worker`` subprocesses (tests/stack.py). Nothing is mocked."""
 from __future__ import annotations
 
 import base64
+import itertools
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -114,3 +116,11 @@ def make_session(
 
 def new_session_id(prefix: str = "s") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+_phones = itertools.count(1)
+
+
+def new_phone() -> str:
+    """A number no other test of this run uses (tests share a simulator per module)."""
+    return f"1555{os.getpid() % 1000:03d}{next(_phones):04d}"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 
 import pytest
@@ -10,7 +12,8 @@ import pytest
 from shared.commands import StopSession
 from shared.envelope import SCHEMA_VERSION
 from shared.events import CommandFailed
-from tests.stack import of, wait_until
+from tests.stack import of, wait_until, worker_env
+from tests.worker.process.conftest import SNAPSHOT_KEY
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -74,7 +77,7 @@ def test_malformed_and_unknown_commands_are_dead_lettered_answered_and_survived(
         "type": "session.reboot",
         "schema_version": SCHEMA_VERSION,
         "sent_at": "2030-01-01T00:00:00Z",
-        "reply_to": "wagate-test:reply:cmd-unknown-1",
+        "reply_to": f"{wid}:reply:unknown",
         "payload": {},
     }
     wire.send_raw(wid, {"envelope": json.dumps(unknown)})
@@ -84,7 +87,7 @@ def test_malformed_and_unknown_commands_are_dead_lettered_answered_and_survived(
     # ...and a well-formed command afterwards is still carried out (refused: not held).
     good = wire.send(wid, StopSession(session_id="nobody-here", generation=1), reply_to=f"{wid}:reply:1")
 
-    answer = wire.reply("wagate-test:reply:cmd-unknown-1")
+    answer = wire.reply(f"{wid}:reply:unknown")
     assert (answer.ok, answer.code, answer.command_id) == (False, "unknown_type", "cmd-unknown-1")
     assert wire.reply(f"{wid}:reply:1").code == "not_held"
     events.wait_for(of(wid, "command.failed", command_id=good), 15, "for the good command")
@@ -108,3 +111,33 @@ def test_malformed_and_unknown_commands_are_dead_lettered_answered_and_survived(
     wait_until(lambda: wire.pending(wid) == 0, 10, "every entry to be acknowledged")
     time.sleep(0.5)
     assert worker.alive
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"WAGATE_ENV": "production", "SNAPSHOT_KEY": ""}, "SNAPSHOT_KEY is not set"),
+        ({"WORKER_CAPACITY": "0"}, "WORKER_CAPACITY must be between 1 and 1000 (got 0)"),
+        ({"CONTROL_PLANE_URL": "ftp://x"}, "CONTROL_PLANE_URL must be an http:// or https:// URL"),
+        ({"SNAPSHOT_KEY": "c2hvcnQ="}, "SNAPSHOT_KEY: the snapshot key must be 32 bytes"),
+        (
+            {"CHROMIUM_PATH": "/nonexistent/chromium"},
+            "CHROMIUM_PATH '/nonexistent/chromium' is not an executable",
+        ),
+    ],
+)
+def test_bad_settings_stop_the_worker_at_once_with_one_line(tmp_path, overrides, message):
+    env = worker_env(
+        control_plane_url="http://127.0.0.1:9",
+        whatsapp_url="http://127.0.0.1:9/",
+        data_dir=tmp_path,
+        worker_id="w-settings",
+        SNAPSHOT_KEY=SNAPSHOT_KEY,
+    )
+    env.update(overrides)
+    done = subprocess.run(
+        [sys.executable, "-m", "worker"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith(f"wagate-worker: {message}")
+    assert not (tmp_path / "identity.json").exists()
