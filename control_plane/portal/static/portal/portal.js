@@ -112,11 +112,30 @@
     }
   }
 
-  document.addEventListener("click", function (event) {
-    var button = event.target.closest ? event.target.closest("[data-copy]") : null;
-    if (button) copy(button);
-  });
+  // Good news fades after a while; errors and warnings stay until dismissed.
+  function fadeGoodNews() {
+    document.querySelectorAll(".flash-success:not([data-fading]), .flash-info:not([data-fading])").forEach(
+      function (item) {
+        item.setAttribute("data-fading", "");
+        window.setTimeout(function () { item.remove(); }, 10000);
+      }
+    );
+  }
 
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", startLive);
-  else startLive();
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest) return;
+    var button = event.target.closest("[data-copy]");
+    if (button) copy(button);
+    var dismiss = event.target.closest("[data-dismiss]");
+    if (dismiss) dismiss.parentElement.remove();
+  });
+  document.addEventListener("htmx:afterSettle", fadeGoodNews);
+  document.addEventListener("htmx:oobAfterSwap", fadeGoodNews);
+
+  function start() {
+    fadeGoodNews();
+    startLive();
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
 })();
