@@ -247,3 +247,65 @@ def _another_customer_gets_a_404(page: Page, instance_url: str) -> None:
     expect(page.get_by_role("heading", name="Not found")).to_be_visible()
     assert "Shop support" not in page.content()
     shot(page, "08-not-found")
+
+
+def log_in_with_the_keyboard(page: Page, email: str) -> None:
+    page.goto("/login")
+    page.get_by_label("E-mail").focus()
+    page.keyboard.type(email)
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/$"))
+
+
+def test_an_operator_drains_and_undrains_a_worker_from_the_fleet_page(
+    transactional_db: Any, stack: Stack, new_page
+):
+    from tests.helpers import make_customer
+
+    operator = make_customer("ops@wagate.example", staff=True)
+    operator.user.set_password(PASSWORD)
+    operator.user.save()
+    page = new_page()
+    log_in_with_the_keyboard(page, "ops@wagate.example")
+    page.get_by_role("link", name="Fleet").click()
+    row = page.locator(f"#worker-{stack.worker.worker_id}")
+    # A test before this one may have emptied the database: the worker then re-registers.
+    for _ in range(30):
+        if row.count():
+            break
+        time.sleep(0.5)
+        page.reload()
+    expect(row.locator("[data-status]")).to_have_attribute("data-status", "online")
+    expect(row).to_contain_text("/ 10")  # load / capacity
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name=f"Drain {stack.worker.worker_id}").click()
+    expect(row.locator("[data-status]")).to_have_attribute("data-status", "draining")
+    expect(page.locator("#flash")).to_contain_text("is draining")
+    shot(page, "09-fleet")
+    row.get_by_role("button", name=f"Cancel the drain of {stack.worker.worker_id}").click()
+    expect(row.locator("[data-status]")).to_have_attribute("data-status", "online")
+
+    customer = new_page()
+    sign_up(customer, "Carol", "carol@shop.example")
+    assert customer.goto("/fleet").status == 403
+    expect(customer.get_by_role("navigation")).not_to_contain_text("Fleet")
+
+
+def test_the_pages_fit_a_phone_screen(transactional_db: Any, stack: Stack, new_page):
+    page = new_page()
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_up(page, "Dana", "dana@shop.example")
+    page.get_by_label("Name", exact=True).fill("A rather long instance name for a small screen")
+    page.get_by_role("button", name="Create instance").click()
+    expect(page.locator("#panel")).to_be_visible()
+    for path in ["/", page.url, "/keys", "/account"]:
+        page.goto(path)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{path} scrolls sideways by {overflow}px on a phone"
+    page.goto("/")
+    shot(page, "10-dashboard-phone")
+    page.goto("/account")
+    page.set_viewport_size({"width": 1280, "height": 860})
+    shot(page, "11-account")
