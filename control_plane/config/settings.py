@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "control_plane.sessions",
     "control_plane.messaging",
     "control_plane.webhooks",
+    "control_plane.proxies",
     "control_plane.portal",
 ]
 
@@ -222,6 +223,15 @@ SESSION_STUCK_AFTER = env_int("SESSION_STUCK_AFTER", 300)
 SESSION_PROBLEM_ATTEMPTS = env_int("SESSION_PROBLEM_ATTEMPTS", 5)
 SNAPSHOT_DIR = env_str("SNAPSHOT_DIR", str(DATA_DIR / "snapshots"))
 SNAPSHOT_MAX_BYTES = env_int("SNAPSHOT_MAX_BYTES", 200 * 1024 * 1024)
+PROXY_CHECK_URL = env_str("PROXY_CHECK_URL", "https://api.ipify.org")
+PROXY_CHECK_TIMEOUT = env_float("PROXY_CHECK_TIMEOUT", 10.0)
+PROXY_CHECK_INTERVAL = env_int("PROXY_CHECK_INTERVAL", 300)
+CELERY_BEAT_SCHEDULE["proxies-rotate-due"] = {"task": "proxies.rotate_due", "schedule": 60.0}
+if PROXY_CHECK_INTERVAL > 0:
+    CELERY_BEAT_SCHEDULE["proxies-check-static"] = {
+        "task": "proxies.check_static",
+        "schedule": float(PROXY_CHECK_INTERVAL),
+    }
 CELERY_BEAT_SCHEDULE["messaging-sweep"] = {"task": "messaging.sweep", "schedule": 30.0}
 CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {"task": "webhooks.sweep", "schedule": 30.0}
 CELERY_BEAT_SCHEDULE["sessions-retry-waiting"] = {"task": "sessions.retry_waiting", "schedule": 15.0}

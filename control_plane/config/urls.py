@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("control_plane.sessions.urls")),
     path("", include("control_plane.messaging.urls")),
     path("", include("control_plane.webhooks.urls")),
+    path("", include("control_plane.proxies.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

@@ -32,6 +32,8 @@ HANDLERS: dict[str, str] = {
     "message.sent": "control_plane.messaging.ingest.on_sent",
     "message.failed": "control_plane.messaging.ingest.on_failed",
     "message.ack": "control_plane.messaging.ingest.on_ack",
+    "proxy.rotated": "control_plane.proxies.ingest.on_rotated",
+    "proxy.rotation_failed": "control_plane.proxies.ingest.on_rotation_failed",
 }
 _resolved: dict[str, Callable[[Envelope, Any], None]] = {}
 

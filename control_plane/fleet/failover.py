@@ -15,9 +15,15 @@ log = logging.getLogger(__name__)
 
 def worker_lost(*, worker: Worker, reason: str) -> list[str]:
     """Fail over every session routed to ``worker``; returns their ids."""
+    from control_plane.proxies.models import Proxy
     from control_plane.sessions.failover import sessions_fail_over
 
+    # Its phones went with it: their sessions follow each proxy's policy.
+    Proxy.objects.filter(worker=worker).exclude(status=Proxy.Status.DISABLED).update(
+        status=Proxy.Status.UNHEALTHY, status_reason=f"its worker was lost: {reason}"[:300]
+    )
     moved = sessions_fail_over(worker=worker, reason=reason)
+
     if moved:
         WorkerEvent.objects.create(
             worker=worker,

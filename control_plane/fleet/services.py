@@ -162,6 +162,10 @@ def worker_heartbeat(
     worker.session_breakdown = sessions
     if devices is not None:
         worker.devices = devices
+        from control_plane.proxies.phones import phones_from_heartbeat
+
+        phones_from_heartbeat(worker=worker, devices=devices)
+
     if version:
         worker.version = version
     worker.save()

@@ -57,3 +57,38 @@ class PairingCodeForm(forms.Form):
 
 class ApiKeyForm(forms.Form):
     name = forms.CharField(label="Key name", max_length=100, help_text="Where you will use it, e.g. “CRM”.")
+
+
+EVENT_CHOICES = [
+    ("session.status", "session.status — an instance's status changed"),
+    ("session.qr", "session.qr — a new QR code to scan"),
+    ("message.received", "message.received — a message came in"),
+    ("message.sent", "message.sent — WhatsApp accepted a message"),
+    ("message.failed", "message.failed — a message could not be sent"),
+    ("message.ack", "message.ack — delivered / read receipts"),
+]
+
+
+class WebhookForm(forms.Form):
+    url = forms.CharField(
+        label="Endpoint URL",
+        max_length=2000,
+        widget=forms.URLInput(attrs={"placeholder": "https://example.com/wagate/events"}),
+        help_text="We POST each event as JSON, signed with the secret (X-Wagate-Signature).",
+    )
+    events = forms.MultipleChoiceField(
+        label="Events", choices=EVENT_CHOICES, widget=forms.CheckboxSelectMultiple
+    )
+    session = forms.ChoiceField(label="Instance", required=False)
+    secret = forms.CharField(
+        label="Signing secret",
+        required=False,
+        max_length=200,
+        strip=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        help_text="At least 16 characters; leave empty and we generate one.",
+    )
+
+    def __init__(self, *args: object, sessions: object = (), **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["session"].choices = [("", "All instances")] + [(s.id, s.name) for s in sessions]

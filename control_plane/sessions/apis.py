@@ -45,8 +45,12 @@ class SessionListCreateApi(DeveloperApi):
         data.is_valid(raise_exception=True)
         name = services.validate_name(data.validated_data["name"])
         session = services.session_create(
-            user=request.user, name=name, description=data.validated_data["description"]
+            user=request.user,
+            name=name,
+            description=data.validated_data["description"],
+            proxy=data.validated_data["proxy"],
         )
+
         return Response(SessionOutput(session).data, status=status.HTTP_201_CREATED)
 
 

@@ -33,13 +33,17 @@ def _send_quietly(worker_id: str, command: DropSession) -> None:
         log.warning("could not fence %s off %s", command.session_id, worker_id)
 
 
-def session_move(*, session: Session, reason: str, status: str = S.RECONNECTING) -> str | None:
-    """Move one locked session off its worker; returns the new worker id or None (waiting)."""
+def session_move(
+    *, session: Session, reason: str, status: str = S.RECONNECTING, avoid_current: bool = True
+) -> str | None:
+    """Restart one locked session elsewhere (``avoid_current``: not on its current
+    worker, for failover and drain) or anywhere (a proxy change). Returns the new
+    worker id, or None while it waits for room."""
     old_worker = session.worker_id
     session_release(session=session)
     if old_worker:
         _fence(old_worker, session.id, session.generation)
-    exclude = (old_worker,) if old_worker else ()
+    exclude = (old_worker,) if old_worker and avoid_current else ()
     try:
         with transaction.atomic():
             session_route(session=session, status=status, reason=reason, exclude=exclude)

@@ -35,6 +35,9 @@ class Session(models.Model):
         "fleet.Worker", on_delete=models.SET_NULL, null=True, blank=True, related_name="sessions"
     )
     generation = models.PositiveIntegerField(default=0)
+    proxy = models.ForeignKey(
+        "proxies.Proxy", on_delete=models.SET_NULL, null=True, blank=True, related_name="sessions"
+    )
 
     connection_attempts = models.PositiveIntegerField(default=0)
     last_disconnect_reason = models.CharField(max_length=200, blank=True)

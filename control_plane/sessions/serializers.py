@@ -36,17 +36,40 @@ class SessionOutput(serializers.ModelSerializer):
         ]
 
     def get_proxy(self, session: Session) -> dict | None:
-        return None
+        """Which kind of egress and public IP the session uses; never host or credentials."""
+        proxy = session.proxy
+        if proxy is None:
+            return None
+        return {
+            "id": proxy.id,
+            "kind": proxy.kind,
+            "source": proxy.source,
+            "status": proxy.status,
+            "public_ip": proxy.public_ip or None,
+        }
 
 
 class SessionCreateInput(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     description = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    proxy = serializers.CharField(
+        max_length=40,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text='"pool" for a pool proxy, a proxy id, or null for none',
+    )
 
 
 class SessionUpdateInput(serializers.Serializer):
     name = serializers.CharField(max_length=100, required=False)
     description = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    proxy = serializers.CharField(
+        max_length=40,
+        required=False,
+        allow_null=True,
+        help_text="takes effect at the next connect or restart",
+    )
 
 
 class StatusChangeOutput(serializers.ModelSerializer):

@@ -15,6 +15,7 @@ from control_plane.core import redis as redis_client
 from control_plane.core import transport
 from control_plane.core.errors import Conflict, TierLimit, ValidationFailed, WorkerTimeout, WorkerUnavailable
 from control_plane.fleet.services import worker_reserve_slot
+from control_plane.proxies.services import proxy_for_start, proxy_resolve_choice
 from control_plane.sessions.models import Session, SessionSnapshot
 from control_plane.sessions.selectors import session_get
 from control_plane.sessions.services_snapshots import snapshot_delete
@@ -33,9 +34,10 @@ def _new_session_id(name: str) -> str:
 
 
 @transaction.atomic
-def session_create(*, user: User, name: str, description: str = "") -> Session:
+def session_create(*, user: User, name: str, description: str = "", proxy: str | None = None) -> Session:
     """The record only (status ``disconnected``, no worker). The user row is locked
-    while counting, so racing creates can never exceed the tier's limit."""
+    while counting, so racing creates can never exceed the tier's limit. ``proxy``:
+    None (direct), "pool", or a proxy id the customer may use; it is sticky."""
     locked = User.objects.select_for_update(of=("self",)).select_related("tier").get(pk=user.pk)
     limit = locked.tier.max_sessions if locked.tier else 0
     if Session.objects.filter(owner=locked).count() >= limit:
@@ -44,15 +46,24 @@ def session_create(*, user: User, name: str, description: str = "") -> Session:
             details={"limit": limit},
         )
     session = Session.objects.create(
-        id=_new_session_id(name), owner=locked, name=name, description=description
+        id=_new_session_id(name),
+        owner=locked,
+        name=name,
+        description=description,
+        proxy=proxy_resolve_choice(user=locked, choice=proxy),
     )
     session_set_status(session=session, status=S.DISCONNECTED, reason="created", previous="")
     return session
 
 
 @transaction.atomic
-def session_update(*, user: User, session_id: str, **fields: str) -> Session:
+def session_update(*, user: User, session_id: str, **fields: str | None) -> Session:
+    """Name, description, and the proxy (used from the next connect or restart: a
+    live session never changes egress mid-conversation)."""
     session = session_get(user=user, session_id=session_id, lock=True)
+    if "proxy" in fields:
+        session.proxy = proxy_resolve_choice(user=user, choice=fields.pop("proxy"))
+        fields["proxy"] = session.proxy
     for name, value in fields.items():
         setattr(session, name, value)
     session.save(update_fields=[*fields, "updated_at"])
@@ -73,7 +84,8 @@ def session_route(*, session: Session, status: str, reason: str, exclude: tuple[
     Runs in the caller's transaction (the worker row stays locked until commit);
     the command leaves after commit so the worker never sees an uncommitted route.
     """
-    worker = worker_reserve_slot(exclude=exclude)
+    proxy, only_worker = proxy_for_start(session=session)
+    worker = worker_reserve_slot(exclude=exclude, only=only_worker)
     session.worker = worker
     session.generation += 1
     session.connection_attempts += 1
@@ -84,6 +96,7 @@ def session_route(*, session: Session, status: str, reason: str, exclude: tuple[
         generation=session.generation,
         restore=SessionSnapshot.objects.filter(session=session).exists(),
         qr_max=settings.QR_MAX_CODES,
+        proxy=proxy,
     )
     worker_id, generation, session_id = worker.id, session.generation, session.id
 
