@@ -6,6 +6,7 @@ import base64
 import hashlib
 import os
 import signal
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import psutil
@@ -14,7 +15,7 @@ import pytest
 from shared.events import MessageAck, MessageReceived, PairingCodeIssued, QrIssued
 from shared.types import AckLevel, MediaSpec, MessageKind, SessionStatus
 from tests.worker.engine.conftest import link_by_qr
-from worker.engine import SendError
+from worker.engine import Backoff, LaunchError, SendError
 
 pytestmark = pytest.mark.browser
 
@@ -232,3 +233,46 @@ async def test_trim_memory_keeps_the_session_working(session_factory, phone, num
     await session.runtime.send(to=friend, kind=MessageKind.TEXT, text="after trim", media=None, caption=None)
     assert (await phone.get(f"/phone/{friend}/inbox")).json()[0]["text"] == "after trim"
     assert session.runtime.status is SessionStatus.CONNECTED
+
+
+async def test_start_with_a_missing_chromium_fails_with_error_status(session_factory, engine_config):
+    broken = replace(
+        engine_config, chromium_path="/nonexistent/chromium", relaunch=Backoff(initial=0.05, attempts=2)
+    )
+    session = await session_factory(start=False, config=broken)
+    with pytest.raises(LaunchError):
+        await session.runtime.start()
+    error = await session.log.status(SessionStatus.ERROR)
+    assert error.reason.startswith("launch_failed")
+
+
+async def test_relaunch_gives_up_after_bounded_attempts_with_error(session_factory, phone, number):
+    session = await session_factory()
+    await link_by_qr(session, phone, number())
+    # From now on Chromium cannot start again: every relaunch fails.
+    session.runtime.config = replace(session.runtime.config, chromium_path="/nonexistent/chromium")
+    for pid in session.runtime.browser_pids():
+        os.kill(pid, signal.SIGKILL)
+    error = await session.log.status(SessionStatus.ERROR, within=20)
+    assert error.reason.startswith("browser_crashed: gave up after 3 relaunches")
+    assert not session.runtime.running
+
+
+async def test_page_offline_for_too_long_ends_in_error(session_factory, engine_config, phone, number):
+    impatient = replace(engine_config, reconnect_grace=0.5, reconnect=Backoff(initial=0.3, attempts=2))
+    session = await session_factory(config=impatient)
+    me = number()
+    await link_by_qr(session, phone, me)
+    browser = (await phone.get("/_sim/browsers", params={"phone": me})).json()[0]
+    await phone.post(f"/_sim/browsers/{browser['browser_id']}/drop", json={"block_s": 60})
+    error = await session.log.status(SessionStatus.ERROR, within=20)
+    assert error.reason.startswith("connection_lost")
+    await phone.post(f"/_sim/browsers/{browser['browser_id']}/drop", json={"block_s": 0})
+
+
+async def test_page_sees_a_normal_desktop_user_agent(session_factory, phone, number):
+    session = await session_factory()
+    me = number()
+    await link_by_qr(session, phone, me)
+    browser = (await phone.get("/_sim/browsers", params={"phone": me})).json()[0]
+    assert "HeadlessChrome" not in browser["user_agent"] and "Chrome/" in browser["user_agent"]
