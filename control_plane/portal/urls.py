@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from control_plane.portal.views import actions, auth, fleet, instances, keys
+from control_plane.portal.views import actions, auth, fleet, instances, keys, messages, webhooks
 
 app_name = "portal"
 
@@ -22,6 +22,8 @@ urlpatterns = [
     path(f"{instance}/history", instances.instance_history, name="instance-history"),
     path(f"{instance}/qr.png", instances.instance_qr, name="instance-qr"),
     path(f"{instance}/delete", instances.instance_delete, name="instance-delete"),
+    path(f"{instance}/messages", messages.instance_messages, name="instance-messages"),
+    path(f"{instance}/send", messages.instance_send, name="instance-send"),
     path(f"{instance}/pairing-code", actions.instance_pairing_code, name="instance-pairing-code"),
     *[
         path(f"{instance}/{action}", actions.instance_action, {"action": action}, name=f"instance-{action}")
@@ -29,6 +31,15 @@ urlpatterns = [
     ],
     path("keys", keys.keys, name="keys"),
     path("keys/<slug:key_id>/revoke", keys.key_revoke, name="key-revoke"),
+    path("webhooks", webhooks.webhooks, name="webhooks"),
+    path("webhooks/<slug:webhook_id>", webhooks.webhook_detail, name="webhook"),
+    path("webhooks/<slug:webhook_id>/deliveries", webhooks.webhook_deliveries, name="webhook-deliveries"),
+    path("webhooks/<slug:webhook_id>/delete", webhooks.webhook_delete, name="webhook-delete"),
+    path(
+        "webhooks/<slug:webhook_id>/deliveries/<slug:delivery_id>/redeliver",
+        webhooks.delivery_redeliver,
+        name="delivery-redeliver",
+    ),
     path("fleet", fleet.fleet, name="fleet"),
     path("fleet/workers", fleet.fleet_workers, name="fleet-workers"),
     path("fleet/workers/<slug:worker_id>/drain", fleet.worker_drain, name="worker-drain"),

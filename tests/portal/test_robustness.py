@@ -22,6 +22,7 @@ def strict_a(customer_a) -> Client:
     [
         ("/instances/new", {"name": "x"}),
         ("/keys", {"name": "x"}),
+        ("/webhooks", {"url": "http://127.0.0.1/", "events": ["message.received"]}),
         ("/account/password", {"old_password": "x"}),
         ("/logout", {}),
     ],
@@ -63,6 +64,8 @@ def test_bad_input_never_makes_a_500(browser_a, instance_a, value):
         ("/keys", {"name": value}),
         ("/account/password", {"old_password": value, "new_password1": value, "new_password2": value}),
         (f"/instances/{instance_a.id}/pairing-code", {"phone": value}),
+        (f"/instances/{instance_a.id}/send", {"to": value, "text": value}),
+        ("/webhooks", {"url": value, "events": [value], "secret": value, "session": value}),
         ("/login", {"email": value, "password": value}),
         ("/signup", {"email": value, "password": value, "name": value}),
     ]
@@ -73,8 +76,16 @@ def test_bad_input_never_makes_a_500(browser_a, instance_a, value):
 
 @pytest.mark.parametrize("value", ["%00", "x" * 3000, "..%2F..%2Fetc", "%F0%9F%92%A5", "a b"])
 def test_bad_ids_in_urls_are_404_pages(browser_a, operator_browser, value):
-    for url in [f"/instances/{value}", f"/instances/{value}/qr.png", f"/keys/{value}/revoke"]:
-        response = browser_a.post(url) if url.endswith("revoke") else browser_a.get(url)
+    urls = [
+        f"/instances/{value}",
+        f"/instances/{value}/qr.png",
+        f"/instances/{value}/messages",
+        f"/keys/{value}/revoke",
+        f"/webhooks/{value}",
+        f"/webhooks/{value}/deliveries/{value}/redeliver",
+    ]
+    for url in urls:
+        response = browser_a.post(url) if url.endswith(("revoke", "redeliver")) else browser_a.get(url)
         assert response.status_code == 404, url
     assert operator_browser.post(f"/fleet/workers/{value}/drain").status_code == 404
 

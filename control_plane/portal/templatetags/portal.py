@@ -67,3 +67,19 @@ def percent(part: float | int | None, whole: float | int | None) -> int:
     if not whole or part is None:
         return 0
     return max(0, min(100, round(100 * part / whole)))
+
+
+MESSAGE_STATUSES = {
+    "queued": "queued",
+    "dispatched": "handed to the worker",
+    "sent": "sent ✓",
+    "delivered": "delivered ✓✓",
+    "read": "read ✓✓",
+    "failed": "failed",
+    "received": "received",
+}
+
+
+@register.filter
+def message_status(status: str) -> str:
+    return MESSAGE_STATUSES.get(status, status)

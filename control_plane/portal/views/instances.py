@@ -14,8 +14,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from control_plane.accounts import selectors as account_selectors
 from control_plane.core.errors import AppError, Conflict, NotFound
-from control_plane.portal.forms import InstanceForm, PairingCodeForm
+from control_plane.portal.forms import InstanceForm, PairingCodeForm, SendTestForm
 from control_plane.portal.live import websocket_url
+from control_plane.portal.views.messages import conversation
 from control_plane.portal.web import (
     back_to,
     form_error,
@@ -80,6 +81,8 @@ def _detail_context(request: HttpRequest, session: Session) -> dict[str, Any]:
         "pairing_form": PairingCodeForm(),
         "qr_max": settings.QR_MAX_CODES,
         "ws_url": websocket_url(request, session_id=session.id),
+        "send_form": SendTestForm(),
+        **conversation(user=request.user, session_id=session.id),
     }
 
 

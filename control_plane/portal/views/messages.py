@@ -20,14 +20,19 @@ RECENT = 20
 
 def conversation(*, user: Any, session_id: str) -> dict[str, Any]:
     """The context of the messages list (also used by the instance page)."""
-    return {"recent": selectors.message_list(user=user, session_id=session_id)[:RECENT], "session_id": session_id}
+    return {
+        "recent": selectors.message_list(user=user, session_id=session_id)[:RECENT],
+        "session_id": session_id,
+    }
 
 
 @login_required
 @require_GET
 @not_found_as_404
 def instance_messages(request: HttpRequest, session_id: str) -> HttpResponse:
-    return partial(request, "portal/instances/_conversation.html", conversation(user=request.user, session_id=session_id))
+    return partial(
+        request, "portal/instances/_conversation.html", conversation(user=request.user, session_id=session_id)
+    )
 
 
 @login_required
@@ -58,7 +63,9 @@ def instance_send(request: HttpRequest, session_id: str) -> HttpResponse:
         if not sent:
             flash.error(request, " ".join(_all_errors(form)))
         return HttpResponseRedirect(reverse("portal:instance", args=[session_id]) + "#messages")
-    return _form_and_list(request, session_id, SendTestForm(initial={"to": form.data.get("to")}) if sent else form)
+    return _form_and_list(
+        request, session_id, SendTestForm(initial={"to": form.data.get("to")}) if sent else form
+    )
 
 
 def _all_errors(form: SendTestForm) -> list[str]:
