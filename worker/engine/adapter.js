@@ -84,6 +84,8 @@
     Msg.on('change:ack', (msg, ack) => { if (msg && msg.id && msg.id.fromMe) emit('ack', { id: msg.id._serialized, ack }); });
     api.installed = true;
     emit('installed', info());
+    // WhatsApp Web lands on ?post_logout=1 after the phone removed this device.
+    if (/[?&]post_logout=1/.test(location.search)) emit('logout', { source: 'post_logout' });
     if (Socket.hasSynced) emit('synced', info());
     else if (UNPAIRED.includes(Socket.state)) pushQr(Conn.ref);
   }

@@ -123,7 +123,7 @@ class Supervision:
             self._stream.emit(MessageReceived, **asdict(item))
         elif isinstance(item, AckSignal) and item.ack is not AckLevel.SENT:
             self._stream.emit(MessageAck, wa_id=item.wa_id, ack=item.ack, at=datetime.now(UTC))
-        elif isinstance(item, LogoutSignal) and not self._logging_out:
+        elif isinstance(item, LogoutSignal) and self._linked and not self._logging_out:
             await self._shutdown(SessionStatus.DISCONNECTED, "logged_out", wipe=True)
 
     async def _on_info(self, info: PageInfo, *, synced: bool) -> None:
@@ -141,6 +141,9 @@ class Supervision:
             if self._page_synced and self._status is SessionStatus.RECONNECTING:
                 self._lost_at = None
                 self._set_status(SessionStatus.CONNECTED)
+        elif state in UNPAIRED_STATES and self._linked and not self._logging_out:
+            # A linked session asking for a QR again has lost its login (unlinked on the phone).
+            await self._shutdown(SessionStatus.DISCONNECTED, "logged_out", wipe=True)
         elif state in UNPAIRED_STATES:
             if self.pairing_phone and self._codes == 0 and not self._linked:
                 await self._auto_pairing_code()
