@@ -234,6 +234,9 @@ if PROXY_CHECK_INTERVAL > 0:
     }
 CELERY_BEAT_SCHEDULE["messaging-sweep"] = {"task": "messaging.sweep", "schedule": 30.0}
 CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {"task": "webhooks.sweep", "schedule": 30.0}
+DRAIN_CONCURRENCY = env_int("DRAIN_CONCURRENCY", 2)
+DRAIN_MOVE_TIMEOUT = env_int("DRAIN_MOVE_TIMEOUT", 120)
+CELERY_BEAT_SCHEDULE["sessions-drain-tick"] = {"task": "sessions.drain_tick", "schedule": 3.0}
 CELERY_BEAT_SCHEDULE["sessions-retry-waiting"] = {"task": "sessions.retry_waiting", "schedule": 15.0}
 CELERY_BEAT_SCHEDULE["fleet-health-monitor"] = {
     "task": "fleet.health_monitor",

@@ -26,6 +26,7 @@ from control_plane.fleet.serializers import (
     WorkerEventOutput,
     WorkerOutput,
 )
+from control_plane.sessions.drain import drain_report
 
 RegistrationOutput = inline_serializer(
     "WorkerRegistration",
@@ -125,7 +126,7 @@ class WorkerDetailApi(OperatorApi):
     def get(self, request: Request, worker_id: str) -> Response:
         worker = selectors.worker_get(worker_id=worker_id)
         events = WorkerEventOutput(selectors.worker_events(worker=worker), many=True).data
-        return Response({**WorkerOutput(worker).data, "events": events})
+        return Response({**WorkerOutput(worker).data, "events": events, "drain": drain_report(worker=worker)})
 
     @extend_schema(request=WorkerConfigInput, responses={200: WorkerOutput})
     def put(self, request: Request, worker_id: str) -> Response:
@@ -142,10 +143,15 @@ class WorkerDetailApi(OperatorApi):
 
 
 class WorkerDrainApi(OperatorApi):
+    """``POST``: start draining (sessions move away one by one); ``GET``: progress."""
+
     @extend_schema(request=None, responses={200: WorkerOutput})
     def post(self, request: Request, worker_id: str) -> Response:
         worker = services.worker_drain(worker=selectors.worker_get(worker_id=worker_id))
-        return Response(WorkerOutput(worker).data)
+        return Response({**WorkerOutput(worker).data, "drain": drain_report(worker=worker)})
+
+    def get(self, request: Request, worker_id: str) -> Response:
+        return Response(drain_report(worker=selectors.worker_get(worker_id=worker_id)))
 
 
 class WorkerDrainCancelApi(OperatorApi):

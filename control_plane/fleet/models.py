@@ -25,6 +25,7 @@ class Worker(models.Model):
     status_reason = models.CharField(max_length=300, blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
     drain_requested_at = models.DateTimeField(null=True, blank=True)
+    drained_at = models.DateTimeField(null=True, blank=True)
 
     last_heartbeat_at = models.DateTimeField(null=True, blank=True)
     cpu_percent = models.FloatField(default=0)

@@ -27,6 +27,7 @@ class WorkerOutput(serializers.ModelSerializer):
             "status_reason",
             "status_changed_at",
             "drain_requested_at",
+            "drained_at",
             "last_heartbeat_at",
             "cpu_percent",
             "memory_mb",

@@ -189,20 +189,34 @@ def _mark_alive(worker_id: str) -> None:
 
 @transaction.atomic
 def worker_drain(*, worker: Worker) -> Worker:
-    """Stop assigning new sessions to this worker (moving its sessions comes with failover)."""
+    """No new sessions for this worker, and its sessions move away one by one
+    (sessions.drain; progress in ``drain_report``)."""
+    from control_plane.sessions.drain import drain_plan
+
     worker.drain_requested_at = worker.drain_requested_at or timezone.now()
     worker.save(update_fields=["drain_requested_at", "updated_at"])
     if worker.status in (Worker.Status.ONLINE, Worker.Status.DRAINING):
         worker_set_status(worker=worker, status=Worker.Status.DRAINING, reason="drained by an operator")
+    drain_plan(worker=worker)
+    transaction.on_commit(_kick_drain)
     return worker
+
+
+def _kick_drain() -> None:
+    from control_plane.sessions.tasks import drain_tick
+
+    drain_tick.delay()
 
 
 @transaction.atomic
 def worker_drain_cancel(*, worker: Worker) -> Worker:
     if worker.drain_requested_at is None:
         raise Conflict("The worker is not being drained.")
-    worker.drain_requested_at = None
-    worker.save(update_fields=["drain_requested_at", "updated_at"])
+    from control_plane.sessions.drain import drain_cancel
+
+    drain_cancel(worker=worker)
+    worker.drain_requested_at = worker.drained_at = None
+    worker.save(update_fields=["drain_requested_at", "drained_at", "updated_at"])
     if worker.status == Worker.Status.DRAINING:
         worker_set_status(worker=worker, status=Worker.Status.ONLINE, reason="drain cancelled by an operator")
     return worker

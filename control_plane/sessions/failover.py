@@ -7,11 +7,12 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
+from django.utils import timezone
 
 from control_plane.core import transport
 from control_plane.core.errors import WorkerUnavailable
 from control_plane.fleet.models import Worker
-from control_plane.sessions.models import Session
+from control_plane.sessions.models import Session, SessionMove
 from control_plane.sessions.services import session_route
 from control_plane.sessions.status import session_release, session_set_status
 from shared.commands import DropSession
@@ -55,22 +56,33 @@ def session_move(
 
 
 def sessions_fail_over(*, worker: Worker, reason: str) -> dict[str, str | None]:
-    """Every session routed to ``worker`` moves; returns session -> new worker (None: waiting)."""
+    """Every session routed to ``worker`` moves; returns session -> new worker (None: waiting).
+    Each move is recorded for operators (``SessionMove``, reason ``failover``)."""
     moved: dict[str, str | None] = {}
     for session_id in Session.objects.filter(worker=worker).values_list("id", flat=True):
         with transaction.atomic():
             session = Session.objects.select_for_update().filter(pk=session_id, worker=worker).first()
-            if session is not None:
-                moved[session.id] = session_move(session=session, reason=f"worker {worker.id} lost: {reason}")
+            if session is None:
+                continue
+            target = session_move(session=session, reason=f"worker {worker.id} lost: {reason}")
+            moved[session.id] = target
+            SessionMove.objects.create(
+                session=session,
+                reason=SessionMove.Reason.FAILOVER,
+                from_worker_id=worker.id,
+                to_worker_id=target or "",
+                started_at=timezone.now() if target else None,
+                state=SessionMove.State.STARTING if target else SessionMove.State.PENDING,
+                detail="" if target else "waiting for a worker with room",
+            )
     return moved
 
 
 def sessions_retry_waiting() -> int:
     """Sessions waiting for a worker after a failover try again; returns how many moved."""
     placed = 0
-    for session_id in Session.objects.filter(status=S.RECONNECTING, worker__isnull=True).values_list(
-        "id", flat=True
-    ):
+    waiting = Session.objects.filter(status=S.RECONNECTING, worker__isnull=True).values_list("id", flat=True)
+    for session_id in waiting:
         with transaction.atomic():
             session = (
                 Session.objects.select_for_update()
@@ -82,7 +94,15 @@ def sessions_retry_waiting() -> int:
             try:
                 with transaction.atomic():
                     session_route(session=session, status=S.RECONNECTING, reason="a worker has room again")
-                placed += 1
             except WorkerUnavailable:
                 return placed
+            placed += 1
+            SessionMove.objects.filter(
+                session=session, state=SessionMove.State.PENDING, reason=SessionMove.Reason.FAILOVER
+            ).update(
+                state=SessionMove.State.STARTING,
+                to_worker_id=session.worker_id,
+                started_at=timezone.now(),
+                detail="",
+            )
     return placed

@@ -100,3 +100,33 @@ class SessionSnapshot(models.Model):
     generation = models.PositiveIntegerField()
     worker_id = models.CharField(max_length=100)
     uploaded_at = models.DateTimeField(auto_now=True)
+
+
+class SessionMove(models.Model):
+    """One session moving off a worker (drain or failover), for operators to follow."""
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        STOPPING = "stopping"
+        STARTING = "starting"
+        DONE = "done"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    class Reason(models.TextChoices):
+        DRAIN = "drain"
+        FAILOVER = "failover"
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="moves")
+    reason = models.CharField(max_length=10, choices=Reason.choices)
+    from_worker_id = models.CharField(max_length=100)
+    to_worker_id = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    detail = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["from_worker_id", "state"])]
