@@ -40,7 +40,10 @@ async def websocket_handler(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=4 * 1024 * 1024)
     await ws.prepare(request)
     if conn.live and conn.ws is not None:
-        await conn.ws.close()  # the page reloaded: the old socket is stale
+        # Same browser id twice: a reload (the old socket is dying anyway) or the same
+        # profile running in two places. The newer one wins, as on WhatsApp Web.
+        await conn.send({"t": "conflict"})
+        await conn.ws.close()
     conn.ws, conn.connected_at = ws, time.time()
     conn.user_agent = request.headers.get("User-Agent", "")
     session = _Session(hub, conn, ws)

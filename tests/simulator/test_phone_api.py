@@ -221,3 +221,16 @@ async def test_pages_and_assets_are_served_from_the_package(client: TestClient):
     assert (await client.get("/static/../app.py")).status == 404
     svg = await client.get("/qr.svg", params={"data": "2@abc,def"})
     assert svg.status == 200 and svg.content_type == "image/svg+xml"
+
+
+async def test_same_browser_connecting_twice_gives_the_older_socket_a_conflict(
+    client: TestClient, browser_factory
+):
+    first = browser_factory("samebrowser01")
+    await first.connect()
+    await first.link("15550001111")
+    second = browser_factory("samebrowser01")
+    second.identity, second.device_id = first.identity, first.device_id  # a copied profile
+    await second.connect()
+    await first.recv("conflict")
+    await second.recv("connected")
