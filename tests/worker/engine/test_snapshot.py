@@ -135,3 +135,19 @@ async def test_snapshot_of_a_live_session_restores_connected_without_a_scan(
     connected = await restored.log.status(SessionStatus.CONNECTED)
     assert connected.phone == me and restored.log.of(QrIssued) == []
     assert (target / "wagate" / "state.json").read_text() == '{"generation": 3}'
+
+
+@pytest.mark.browser
+@pytest.mark.e2e
+async def test_restored_copy_takes_over_and_the_original_stops_with_conflict(
+    session_factory, phone, number, tmp_path: Path
+):
+    original = await session_factory()
+    me = number()
+    await link_by_qr(original, phone, me)
+    blob = await original.runtime.snapshot(KEY)
+    restore_profile(blob, tmp_path / "copy", KEY)
+    copy = await session_factory(name="s2", profile_dir=tmp_path / "copy")
+    assert (await copy.log.status(SessionStatus.CONNECTED)).phone == me
+    await original.log.status(SessionStatus.DISCONNECTED, "conflict")
+    assert not original.runtime.running and original.runtime.profile_dir.exists()
