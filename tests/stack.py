@@ -21,8 +21,10 @@ import json
 import os
 import signal
 import socket
+import socketserver
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -228,13 +230,15 @@ class WorkerProcess:
         return self.data_dir / "sessions" / session_id
 
 
-def wait_registered(worker: WorkerProcess, *, within: float = 45.0, beats: int = 1) -> Any:
-    """The worker's row once it has registered and sent a heartbeat since it (re)started."""
+def wait_registered(worker: WorkerProcess, *, within: float = 45.0, since: float | None = None) -> Any:
+    """The worker's row once it has registered and sent a heartbeat since it (re)started,
+    or since the monotonic time ``since``."""
     from django.utils import timezone
 
     from control_plane.fleet.models import Worker
 
-    started = timezone.now() - timedelta(seconds=time.monotonic() - worker.started_at)
+    since = worker.started_at if since is None else since
+    started = timezone.now() - timedelta(seconds=time.monotonic() - since)
 
     def registered() -> Any:
         if worker.process is not None and worker.process.poll() is not None:
@@ -247,6 +251,79 @@ def wait_registered(worker: WorkerProcess, *, within: float = 45.0, beats: int =
         return wait_until(registered, within, f"worker {worker.worker_id} to register", every=0.2)
     except AssertionError as exc:
         raise AssertionError(f"{exc}\n{worker.log_tail()}") from None
+
+
+# -- an outage on demand ---------------------------------------------------------------------
+class TcpRelay:
+    """Forwards ``127.0.0.1:<port>`` to ``target``, and can be taken down and up again (a
+    control plane, or anything else, unreachable then back on the same address) or made to
+    hang (connections accepted, never answered)."""
+
+    def __init__(self, target_host: str, target_port: int, port: int | None = None) -> None:
+        self.target = (target_host, target_port)
+        self.port = port or free_port()
+        self._server: socketserver.ThreadingTCPServer | None = None
+        self._sockets: list[socket.socket] = []
+        self._answering = threading.Event()
+        self._answering.set()
+
+    def hang(self) -> None:
+        """Connections, new and open, are left unanswered (until :meth:`down`)."""
+        self._answering.clear()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def up(self) -> TcpRelay:
+        relay = self
+
+        class Pipe(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                if not relay._answering.is_set():
+                    relay._sockets.append(self.request)
+                    relay._answering.wait(60)
+                    return
+                upstream = socket.create_connection(relay.target, timeout=30)
+                relay._sockets += [upstream, self.request]
+                done = threading.Event()
+                for src, dst in ((self.request, upstream), (upstream, self.request)):
+                    args = (src, dst, done, relay._answering)
+                    threading.Thread(target=_copy, args=args, daemon=True).start()
+                done.wait()
+                upstream.close()
+
+        socketserver.ThreadingTCPServer.allow_reuse_address = True
+        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", self.port), Pipe)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def down(self) -> None:
+        """Stop listening and cut every open connection."""
+        self._answering.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        for sock in self._sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+        self._sockets = []
+
+
+def _copy(src: socket.socket, dst: socket.socket, done: threading.Event, answering: threading.Event) -> None:
+    try:
+        while data := src.recv(65536):
+            answering.wait()  # hanging: open connections stall too
+            dst.sendall(data)
+    except OSError:
+        pass
+    finally:
+        done.set()
 
 
 # -- the wire ---------------------------------------------------------------------------------

@@ -22,6 +22,8 @@ def main() -> int:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
+    if settings.log_level != "DEBUG":
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     from worker.app import WorkerApp
 
     return asyncio.run(WorkerApp(settings).run())

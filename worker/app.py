@@ -108,11 +108,11 @@ class WorkerApp:
             kwargs.setdefault("start_new_session", True)
             return await original(*args, **kwargs)
 
-        asyncio.create_subprocess_exec = spawn  # type: ignore[assignment]
+        asyncio.create_subprocess_exec = spawn
         try:
             self._playwright = await async_playwright().start()
         finally:
-            asyncio.create_subprocess_exec = original  # type: ignore[assignment]
+            asyncio.create_subprocess_exec = original
 
     async def _start(self) -> None:
         s = self.settings

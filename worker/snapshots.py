@@ -53,7 +53,8 @@ def resolve_key(settings: WorkerSettings) -> bytes:
         with os.fdopen(fd, "w", encoding="ascii") as out:
             out.write(key.hex())
     log.warning(
-        "SNAPSHOT_KEY is not set: using a %s development key (%s); set SNAPSHOT_KEY in production",
+        "SNAPSHOT_KEY is not set: using a %s key derived from the enrollment token (saved in %s);"
+        " set SNAPSHOT_KEY in production",
         settings.env,
         path,
     )

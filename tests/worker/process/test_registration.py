@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -12,7 +14,7 @@ import pytest
 from shared.commands import StopSession
 from shared.envelope import SCHEMA_VERSION
 from shared.events import CommandFailed
-from tests.stack import of, wait_until, worker_env
+from tests.stack import TcpRelay, of, wait_registered, wait_until, worker_env
 from tests.worker.process.conftest import SNAPSHOT_KEY
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -141,3 +143,39 @@ def test_bad_settings_stop_the_worker_at_once_with_one_line(tmp_path, overrides,
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and done.stderr.startswith(f"wagate-worker: {message}")
     assert not (tmp_path / "identity.json").exists()
+
+
+def test_the_worker_waits_for_a_control_plane_that_is_down_then_registers(workers, live_server):
+    relay = TcpRelay("127.0.0.1", int(live_server.url.rsplit(":", 1)[1]))  # nothing listens yet
+    worker = workers("late", wait=False, CONTROL_PLANE_URL=relay.url)
+    try:
+        wait_until(lambda: "register failed" in worker.log_text(), 20, "a failed registration attempt")
+        assert worker.alive
+        relay.up()
+        wait_registered(worker)
+        # Down again mid-run: heartbeats fail, the worker carries on and beats again once it is back.
+        relay.down()
+        wait_until(lambda: "heartbeat failed" in worker.log_text(), 30, "a failed heartbeat")
+        relay.up()
+        wait_registered(worker, since=time.monotonic())
+    finally:
+        relay.down()
+    assert worker.terminate() == 0
+
+
+def test_a_second_stop_signal_exits_at_once(workers, live_server):
+    relay = TcpRelay("127.0.0.1", int(live_server.url.rsplit(":", 1)[1])).up()
+    worker = workers("twice", CONTROL_PLANE_URL=relay.url)
+    assert worker.process is not None
+    try:
+        relay.hang()  # the last heartbeat of the graceful stop will wait for its timeout
+        os.kill(worker.process.pid, signal.SIGTERM)
+        wait_until(lambda: "stopping gracefully" in worker.log_text(), 10, "the graceful stop to begin")
+        time.sleep(0.5)
+        os.kill(worker.process.pid, signal.SIGTERM)
+        began = time.monotonic()
+        assert worker.process.wait(10) == 1
+        assert time.monotonic() - began < 2
+    finally:
+        relay.down()
+    assert "SIGTERM again: exiting now" in worker.log_text()
