@@ -78,3 +78,18 @@ def _clean_redis_namespace():
     if keys:
         client.delete(*keys)
     yield
+
+
+@pytest.fixture(scope="session")
+def stack_database(django_db_setup, django_db_blocker):
+    """The test database for whole-stack fixtures. pytest-django creates it only when a
+    collected test is marked for the database; a run of only e2e modules would
+    otherwise leave the connection on the development database."""
+    from django.db import connection
+    from django.test.utils import setup_databases
+
+    if not connection.settings_dict["NAME"].startswith("test_"):
+        with django_db_blocker.unblock():
+            setup_databases(verbosity=0, interactive=False, keepdb=True, aliases={"default"})
+    assert connection.settings_dict["NAME"].startswith("test_"), connection.settings_dict["NAME"]
+    return connection.settings_dict["NAME"]

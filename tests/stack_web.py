@@ -39,6 +39,8 @@ def subprocess_database_url() -> str:
     from django.db import connection
 
     db = connection.settings_dict
+    if not db["NAME"].startswith("test_"):
+        raise RuntimeError(f"refusing to hand the non-test database {db['NAME']!r} to a test stack")
     if db["ENGINE"] != "django.db.backends.postgresql":
         raise RuntimeError(f"whole-stack tests need PostgreSQL, not {db['ENGINE']}")
     user = quote(db.get("USER") or "", safe="")
@@ -54,7 +56,10 @@ def empty_database() -> None:
     processes have stopped: a worker that outlived a test's flush re-registers (its token
     was refused) and would leave its row to the tests that follow."""
     from django.core.management import call_command
+    from django.db import connection
 
+    if not connection.settings_dict["NAME"].startswith("test_"):
+        raise RuntimeError(f"refusing to flush the non-test database {connection.settings_dict['NAME']!r}")
     call_command("flush", interactive=False, verbosity=0)
 
 

@@ -19,7 +19,16 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.stack import CHROMIUM, ROOT, WorkerProcess, start_simulator, wait_registered, worker_env
+from tests.receiver import Receiver
+from tests.stack import (
+    CHROMIUM,
+    ROOT,
+    WorkerProcess,
+    start_simulator,
+    wait_registered,
+    wait_until,
+    worker_env,
+)
 from tests.stack_web import (
     Process,
     control_plane_env,
@@ -60,13 +69,19 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: Any) -> Iterator[Stack]:
+def stack(stack_database: str, django_db_blocker: Any, tmp_path_factory: Any) -> Iterator[Stack]:
     logs = tmp_path_factory.mktemp("portal-stack")
     with django_db_blocker.unblock():
         database_url = subprocess_database_url()
         empty_database()  # nothing left by an interrupted run (a worker row would get sessions)
     prefix = stack_redis_prefix(f"portal-{uuid.uuid4().hex[:6]}")
-    env = control_plane_env(database_url=database_url, redis_prefix=prefix, QR_MAX_CODES="40")
+    env = control_plane_env(
+        database_url=database_url,
+        redis_prefix=prefix,
+        QR_MAX_CODES="40",
+        WEBHOOKS_ALLOW_PRIVATE_TARGETS="true",  # the test's receiver listens on 127.0.0.1
+        CELERY_TASK_ALWAYS_EAGER="true",  # webhook deliveries run in the ingester, no Celery worker
+    )
     sim = start_simulator(logs / "simulator.log", "--qr-interval", "4", "--refs-per-batch", "40")
     processes: list[Process] = []
     worker_id = f"wt-portal-{uuid.uuid4().hex[:6]}"
@@ -172,7 +187,7 @@ def test_a_customer_links_a_number_live_and_gets_an_api_key(transactional_db: An
     page = new_page()
     sign_up(page, "Alice", "alice@shop.example")
     expect(page.get_by_role("heading", name="No instances yet")).to_be_visible()
-    shot(page, "01-dashboard-empty")
+    shot(page, "dashboard-empty")
 
     page.get_by_label("Name", exact=True).fill("Shop support")
     page.get_by_label("Description").fill("The support line of the shop")
@@ -181,7 +196,7 @@ def test_a_customer_links_a_number_live_and_gets_an_api_key(transactional_db: An
     instance_url = page.url
     expect(page.locator("#live-state")).to_have_attribute("data-state", "live")
     expect(page.locator("#panel [data-status]")).to_have_attribute("data-status", "disconnected")
-    shot(page, "02-instance-created")
+    shot(page, "instance-created")
 
     # A second tab on the dashboard: its card must follow the instance live too.
     dashboard = page.context.new_page()
@@ -193,7 +208,7 @@ def test_a_customer_links_a_number_live_and_gets_an_api_key(transactional_db: An
     qr = page.locator("img#qr-image")
     expect(qr).to_be_visible(timeout=60_000)
     page.wait_for_function("() => document.getElementById('qr-image')?.naturalWidth > 0")
-    shot(page, "03-instance-qr")
+    shot(page, "instance-qr")
 
     first_code = qr.get_attribute("data-qr")
     assert first_code, "the page carries the raw QR string"
@@ -205,16 +220,84 @@ def test_a_customer_links_a_number_live_and_gets_an_api_key(transactional_db: An
     expect(page.locator("#panel")).to_contain_text(f"+{OWNER_PHONE}")
     expect(page.locator("#history")).to_contain_text("Connected")
     assert page.evaluate("window.__sameDocument") is True, "the page reloaded"
-    shot(page, "04-instance-connected")
+    shot(page, "instance-connected")
 
     card = dashboard.locator(".card [data-status]")
     expect(card).to_have_attribute("data-status", "connected", timeout=15_000)
     expect(dashboard.locator(".card")).to_contain_text(f"+{OWNER_PHONE}")
-    shot(dashboard, "05-dashboard")
+    shot(dashboard, "dashboard")
     dashboard.close()
 
+    _messages_both_ways(page, stack)
+    _webhook_deliveries(page, stack)
     _api_key_is_shown_once(page, stack)
     _another_customer_gets_a_404(new_page(), instance_url)
+
+
+def _inbox(stack: Stack, phone: str) -> list[dict[str, Any]]:
+    return httpx.get(f"{stack.sim_url}/phone/{phone}/inbox", timeout=10).json()
+
+
+def _phone_sends(stack: Stack, text: str) -> None:
+    response = httpx.post(
+        f"{stack.sim_url}/phone/{FRIEND_PHONE}/send", json={"to": OWNER_PHONE, "text": text}, timeout=10
+    )
+    assert response.status_code == 201, response.text
+
+
+def _messages_both_ways(page: Page, stack: Stack) -> None:
+    """A message from a phone shows up by itself; a test message reaches the phone."""
+    _phone_sends(stack, "Hi! Is my order ready?")
+    incoming = page.locator('#conversation [data-direction="in"]')
+    expect(incoming).to_contain_text("Hi! Is my order ready?", timeout=30_000)
+    expect(incoming).to_contain_text(f"From +{FRIEND_PHONE}")
+
+    page.get_by_label("To (phone number)").fill(f"+{FRIEND_PHONE}")
+    page.get_by_label("Message", exact=True).fill("Yes, ready for pickup at 5.")
+    page.get_by_role("button", name="Send test message").click()
+    outgoing = page.locator('#conversation [data-direction="out"]')
+    expect(outgoing).to_contain_text("Yes, ready for pickup at 5.")
+    wait_until(
+        lambda: any(m["text"] == "Yes, ready for pickup at 5." for m in _inbox(stack, FRIEND_PHONE)),
+        30,
+        "the test message in the recipient's inbox",
+    )
+    expect(outgoing).to_have_attribute(
+        "data-message-status", re.compile("sent|delivered|read"), timeout=30_000
+    )
+    assert page.evaluate("window.__sameDocument") is True, "the page reloaded"
+    shot(page, "instance-messages")
+
+
+def _webhook_deliveries(page: Page, stack: Stack) -> None:
+    """A webhook chosen for message.received gets the next message; it can be redelivered."""
+    receiver = Receiver().start()
+    try:
+        page.get_by_role("link", name="Webhooks").click()
+        expect(page.get_by_text("No webhooks yet")).to_be_visible()
+        page.get_by_label("Endpoint URL").fill(f"{receiver.url}/wagate")
+        page.get_by_label("message.received").check()
+        page.get_by_role("button", name="Add webhook").click()
+        expect(page.locator("[data-new-secret]")).to_have_value(re.compile(r"^whsec_"))
+        shot(page, "webhooks")
+
+        _phone_sends(stack, "Thanks!")
+        wait_until(lambda: receiver.requests, 30, "the webhook delivery")
+        first = receiver.requests[0]
+        headers = {name.lower(): value for name, value in first.headers.items()}
+        assert headers["x-wagate-event"] == "message.received" and b"Thanks!" in first.body
+
+        page.locator("#webhooks table a").first.click()
+        status = page.locator("[data-delivery-status]").first
+        expect(status).to_have_attribute("data-delivery-status", "succeeded", timeout=15_000)
+        page.get_by_role("button", name=re.compile("^Redeliver message.received")).first.click()
+        wait_until(lambda: len(receiver.requests) >= 2, 30, "the redelivery")
+        again = {name.lower(): value for name, value in receiver.requests[1].headers.items()}
+        assert again["x-wagate-delivery"] == headers["x-wagate-delivery"]
+        expect(page.locator("#flash")).to_contain_text("Sending it again now")
+        shot(page, "webhook-deliveries")
+    finally:
+        receiver.stop()
 
 
 def _api_key_is_shown_once(page: Page, stack: Stack) -> None:
@@ -229,7 +312,7 @@ def _api_key_is_shown_once(page: Page, stack: Stack) -> None:
     page.get_by_role("button", name="Copy").click()
     expect(page.get_by_role("button", name="Copied")).to_be_visible()
     assert page.evaluate("navigator.clipboard.readText()") == raw
-    shot(page, "06-api-key-created")
+    shot(page, "api-key-created")
     me = httpx.get(f"{stack.url}/v1/me", headers={"X-Api-Key": raw}, timeout=10)
     assert me.status_code == 200 and me.json()["email"] == "alice@shop.example"
 
@@ -237,7 +320,7 @@ def _api_key_is_shown_once(page: Page, stack: Stack) -> None:
     expect(page.locator("[data-new-key]")).to_have_count(0)
     assert raw not in page.content()
     expect(page.locator("table")).to_contain_text(raw[:12])
-    shot(page, "07-api-keys")
+    shot(page, "api-keys")
 
 
 def _another_customer_gets_a_404(page: Page, instance_url: str) -> None:
@@ -246,7 +329,7 @@ def _another_customer_gets_a_404(page: Page, instance_url: str) -> None:
     assert response is not None and response.status == 404
     expect(page.get_by_role("heading", name="Not found")).to_be_visible()
     assert "Shop support" not in page.content()
-    shot(page, "08-not-found")
+    shot(page, "not-found")
 
 
 def log_in_with_the_keyboard(page: Page, email: str) -> None:
@@ -283,7 +366,7 @@ def test_an_operator_drains_and_undrains_a_worker_from_the_fleet_page(
     row.get_by_role("button", name=f"Drain {stack.worker.worker_id}").click()
     expect(row.locator("[data-status]")).to_have_attribute("data-status", "draining")
     expect(page.locator("#flash")).to_contain_text("is draining")
-    shot(page, "09-fleet")
+    shot(page, "fleet")
     row.get_by_role("button", name=f"Cancel the drain of {stack.worker.worker_id}").click()
     expect(row.locator("[data-status]")).to_have_attribute("data-status", "online")
 
@@ -305,7 +388,7 @@ def test_the_pages_fit_a_phone_screen(transactional_db: Any, stack: Stack, new_p
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{path} scrolls sideways by {overflow}px on a phone"
     page.goto("/")
-    shot(page, "10-dashboard-phone")
+    shot(page, "dashboard-phone")
     page.goto("/account")
     page.set_viewport_size({"width": 1280, "height": 860})
-    shot(page, "11-account")
+    shot(page, "account")
