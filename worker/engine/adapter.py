@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from importlib import resources
 from typing import Any
 
@@ -29,9 +30,36 @@ log = logging.getLogger(__name__)
 BINDING = "__wagateEmit"
 SCRIPT = (resources.files("worker.engine") / "adapter.js").read_text(encoding="utf-8")
 
-UNPAIRED_STATES = frozenset({"UNPAIRED", "UNPAIRED_IDLE"})
 # Socket states in which WhatsApp Web is still (re)connecting on its own.
 TRANSIENT_STATES = frozenset({"OPENING", "PAIRING", "TIMEOUT", "UNLAUNCHED", "RESUMING", "SYNCING"})
+
+
+class Link(StrEnum):
+    """The page's socket state, in the engine's terms (the page's names stay in this module)."""
+
+    ONLINE = "online"  # CONNECTED
+    NEEDS_QR = "needs_qr"  # UNPAIRED: showing a QR
+    QR_EXHAUSTED = "qr_exhausted"  # UNPAIRED_IDLE: out of codes until Cmd.refreshQR()
+    CONNECTING = "connecting"  # OPENING, PAIRING, TIMEOUT...: WhatsApp Web retries by itself
+    CONFLICT = "conflict"  # the same device connected elsewhere
+    BLOCKED = "blocked"  # TOS_BLOCK, PROXYBLOCK, DEPRECATED_VERSION...: nothing to retry
+
+
+def classify(state: str | None) -> Link:
+    """Map a ``WAWebSocketModel.Socket.state`` to a :class:`Link`."""
+    if state == "CONNECTED":
+        return Link.ONLINE
+    if state == "UNPAIRED":
+        return Link.NEEDS_QR
+    if state == "UNPAIRED_IDLE":
+        return Link.QR_EXHAUSTED
+    if state == "CONFLICT":
+        return Link.CONFLICT
+    if state is None or state in TRANSIENT_STATES:
+        return Link.CONNECTING
+    return Link.BLOCKED
+
+
 # WhatsApp's ACK enum: -1 error, 0 clock, 1 server, 2 device, 3 read, 4 played.
 ACK_LEVELS = {1: AckLevel.SENT, 2: AckLevel.DELIVERED, 3: AckLevel.READ, 4: AckLevel.READ}
 KINDS = {
@@ -60,7 +88,8 @@ class PageInfo:
 
 @dataclass(frozen=True)
 class StateSignal:
-    state: str
+    link: Link
+    state: str  # the page's own name, for reasons and logs
 
 
 @dataclass(frozen=True)
@@ -128,7 +157,7 @@ def parse_signal(kind: str, data: Any) -> Signal | None:
     """Turn one report of the injected script into a typed signal (None: ignore it)."""
     data = data if isinstance(data, dict) else {}
     if kind == "state" and isinstance(data.get("state"), str):
-        return StateSignal(data["state"])
+        return StateSignal(classify(data["state"]), data["state"])
     if kind == "qr" and isinstance(data.get("qr"), str):
         return QrSignal(data["qr"])
     if kind == "synced":

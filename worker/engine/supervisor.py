@@ -20,10 +20,9 @@ from shared.events import MessageAck, MessageReceived, QrIssued
 from shared.types import AckLevel, SessionStatus
 from worker.engine import processes
 from worker.engine.adapter import (
-    TRANSIENT_STATES,
-    UNPAIRED_STATES,
     AckSignal,
     InstalledSignal,
+    Link,
     LogoutSignal,
     MessageSignal,
     PageAdapter,
@@ -31,6 +30,7 @@ from worker.engine.adapter import (
     QrSignal,
     StateSignal,
     SyncedSignal,
+    classify,
 )
 from worker.engine.browser import BrowserSession
 from worker.engine.config import EngineConfig
@@ -114,7 +114,7 @@ class Supervision:
         if isinstance(item, BrowserGone):
             await self._recover(item.reason)
         elif isinstance(item, StateSignal):
-            await self._on_state(item.state)
+            await self._on_state(item)
         elif isinstance(item, QrSignal):
             await self._on_qr(item.qr)
         elif isinstance(item, SyncedSignal | InstalledSignal):
@@ -133,31 +133,32 @@ class Supervision:
             self._qr_count = self._codes = self._reconnects = self._relaunches = 0
             self._lost_at = self._code_deadline = None
             self._set_status(SessionStatus.CONNECTED)
-        elif info.state in UNPAIRED_STATES:
-            await self._on_state(info.state)
+        elif classify(info.state) in (Link.NEEDS_QR, Link.QR_EXHAUSTED):
+            await self._on_state(StateSignal(classify(info.state), info.state or ""))
 
-    async def _on_state(self, state: str) -> None:
-        if state == "CONNECTED":
+    async def _on_state(self, signal: StateSignal) -> None:
+        link = signal.link
+        if link is Link.ONLINE:
             if self._page_synced and self._status is SessionStatus.RECONNECTING:
                 self._lost_at = None
                 self._set_status(SessionStatus.CONNECTED)
-        elif state in UNPAIRED_STATES and self._linked and not self._logging_out:
+        elif link in (Link.NEEDS_QR, Link.QR_EXHAUSTED) and self._linked and not self._logging_out:
             # A linked session asking for a QR again has lost its login (unlinked on the phone).
             await self._shutdown(SessionStatus.DISCONNECTED, "logged_out", wipe=True)
-        elif state in UNPAIRED_STATES:
+        elif link in (Link.NEEDS_QR, Link.QR_EXHAUSTED):
             if self.pairing_phone and self._codes == 0 and not self._linked:
                 await self._auto_pairing_code()
-            elif state == "UNPAIRED_IDLE" and self._code_deadline is None:
+            elif link is Link.QR_EXHAUSTED and self._code_deadline is None:
                 await self._on_idle_qr()
-        elif state in TRANSIENT_STATES:
+        elif link is Link.CONNECTING:
             if self._status is SessionStatus.CONNECTED:
                 self._lost_at = time.monotonic()
                 self._next_reconnect = self.config.reconnect_grace
                 self._set_status(SessionStatus.RECONNECTING, "connection_lost")
-        elif state == "CONFLICT":
+        elif link is Link.CONFLICT:
             await self._shutdown(SessionStatus.DISCONNECTED, "conflict")
-        else:  # TOS_BLOCK, SMB_TOS_BLOCK, PROXYBLOCK, DEPRECATED_VERSION...
-            await self._shutdown(SessionStatus.ERROR, state.lower())
+        else:
+            await self._shutdown(SessionStatus.ERROR, signal.state.lower())
 
     async def _on_idle_qr(self) -> None:
         if self._qr_count >= self.qr_max:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from shared.types import AckLevel, MessageKind
 from worker.engine.adapter import (
     AckSignal,
+    Link,
     LogoutSignal,
     MessageSignal,
     QrSignal,
     StateSignal,
     SyncedSignal,
+    classify,
     parse_signal,
 )
 
@@ -68,7 +70,14 @@ def test_acks_map_whatsapp_levels():
 
 
 def test_state_qr_synced_logout():
-    assert parse_signal("state", {"state": "UNPAIRED"}) == StateSignal("UNPAIRED")
+    assert parse_signal("state", {"state": "UNPAIRED"}) == StateSignal(Link.NEEDS_QR, "UNPAIRED")
+    assert [classify(s) for s in ("CONNECTED", "UNPAIRED_IDLE", "TIMEOUT", "CONFLICT", "TOS_BLOCK")] == [
+        Link.ONLINE,
+        Link.QR_EXHAUSTED,
+        Link.CONNECTING,
+        Link.CONFLICT,
+        Link.BLOCKED,
+    ]
     assert parse_signal("qr", {"qr": "2@a,b,c,d,e"}) == QrSignal("2@a,b,c,d,e")
     synced = parse_signal(
         "synced", {"phone": "1555", "platform": "android", "waVersion": "2.3", "hasSynced": True}
