@@ -44,7 +44,7 @@ def test_the_instance_page_lists_recent_messages_both_ways(browser_a, connected_
 
 def test_the_messages_list_is_empty_with_a_hint(browser_a, instance_a):
     text = browser_a.get(f"/instances/{instance_a.id}").content.decode()
-    assert "No messages yet" in text and "Connect the instance to send" in text
+    assert "No messages yet" in text and "Once the instance is connected" in text
 
 
 def test_a_test_send_queues_the_message_and_returns_the_form_and_the_list(browser_a, connected_a):
