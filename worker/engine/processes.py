@@ -66,31 +66,44 @@ def _belongs(proc: psutil.Process, wanted: str) -> bool:
 
 
 def find_browser_pid(profile_dir: Path) -> int | None:
-    """The main Chromium process using ``profile_dir``, among this process's descendants."""
+    """The main Chromium process using ``profile_dir``: a child of the Playwright driver,
+    itself a child of this process (two levels: cheap even with many sessions)."""
     wanted = str(profile_dir.resolve())
-    for proc in psutil.Process().children(recursive=True):
-        with contextlib.suppress(psutil.Error):
-            cmdline = proc.cmdline()
-            if any(a.startswith("--type=") for a in cmdline):
-                continue
-            if _profile_arg(proc) == wanted:
-                return int(proc.pid)
+    me = psutil.Process()
+    near = [grandchild for child in me.children() for grandchild in _children(child)]
+    for candidates in (near, me.children(recursive=True)):  # the deep scan is a fallback only
+        for proc in candidates:
+            with contextlib.suppress(psutil.Error):
+                cmdline = proc.cmdline()
+                if not any(a.startswith("--type=") for a in cmdline) and _profile_arg(proc) == wanted:
+                    return int(proc.pid)
     return None
 
 
+def _children(proc: psutil.Process) -> list[psutil.Process]:
+    try:
+        return list(proc.children())
+    except psutil.Error:
+        return []
+
+
 def browser_tree(main_pid: int | None, profile_dir: Path) -> list[int]:
-    """The main process, its descendants, and crashpad handlers that belong to the profile."""
+    """The main process, its descendants, and the profile's crashpad handlers.
+
+    Crashpad handlers leave Chromium's tree; with the subreaper on they are direct
+    children of this process, recognised by their per-profile database path.
+    """
     pids: list[int] = []
     if main_pid is not None:
         with contextlib.suppress(psutil.Error):
             main = psutil.Process(main_pid)
             pids = [main.pid, *(p.pid for p in main.children(recursive=True))]
     wanted = str(profile_dir.resolve())
-    for proc in psutil.Process().children(recursive=True):
-        if proc.pid not in pids and _belongs(proc, wanted):
-            with contextlib.suppress(psutil.Error):
-                if proc.status() != psutil.STATUS_ZOMBIE:
-                    pids.append(proc.pid)
+    for proc in psutil.Process().children():
+        with contextlib.suppress(psutil.Error):
+            ours = proc.name().startswith("chrome_crashpad") and _belongs(proc, wanted)
+            if ours and proc.pid not in pids and proc.status() != psutil.STATUS_ZOMBIE:
+                pids.append(proc.pid)
     return pids
 
 
