@@ -135,7 +135,9 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [REDIS_URL],
+            # redis-py 8's asyncio client times reads out after 5 s, exactly the
+            # channel layer's blocking-pop timeout: give its sockets more room.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5}],
             "prefix": env_str("WAGATE_REDIS_PREFIX", "wagate") + ":channels",
         },
     }

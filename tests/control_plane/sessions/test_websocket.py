@@ -87,3 +87,21 @@ async def test_a_foreign_origin_is_refused(two_customers):
     )
     connected, _ = await communicator.connect()
     assert not connected
+
+
+async def test_the_channel_layer_survives_more_than_five_quiet_seconds():
+    """redis-py 8 times asyncio reads out after 5 s, the layer's own blocking-pop time:
+    an idle websocket must not die of it."""
+    import asyncio
+
+    from channels.layers import get_channel_layer
+    from redis.exceptions import TimeoutError as RedisTimeout
+
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    try:
+        await asyncio.wait_for(layer.receive(channel), 6.5)
+    except RedisTimeout:  # pragma: no cover - the failure this test guards against
+        pytest.fail("the channel layer's Redis read timed out while idle")
+    except TimeoutError:
+        pass  # nothing arrived, as expected, and the layer was still waiting
