@@ -137,6 +137,7 @@ class SessionRuntime(Supervision):
         except EngineError as exc:
             await self._shutdown(SessionStatus.ERROR, f"launch_failed: {exc.reason}")
             raise
+        self._mark_unsettled(self.config.timeouts.page_ready)  # QR or connected, or it gets reloaded
         self._supervisor = asyncio.create_task(self._supervise(), name=f"session-{self.session_id}")
 
     async def stop(self) -> None:
@@ -176,6 +177,7 @@ class SessionRuntime(Supervision):
         code = code if "-" in code else f"{code[:4]}-{code[4:]}"
         self.pairing_phone = phone
         self._codes += 1
+        self._lost_at = None
         self._code_deadline = time.monotonic() + self.config.pairing_code_ttl
         expires = datetime.now(UTC) + timedelta(seconds=self.config.pairing_code_ttl)
         self._stream.emit(PairingCodeIssued, code=code, phone=phone, expires_at=expires)

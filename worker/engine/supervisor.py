@@ -152,13 +152,19 @@ class Supervision:
                 await self._on_idle_qr()
         elif link is Link.CONNECTING:
             if self._status is SessionStatus.CONNECTED:
-                self._lost_at = time.monotonic()
-                self._next_reconnect = self.config.reconnect_grace
+                self._mark_unsettled(self.config.reconnect_grace)
                 self._set_status(SessionStatus.RECONNECTING, "connection_lost")
+            elif self._status is SessionStatus.QR_READY and self._lost_at is None:
+                self._mark_unsettled(self.config.reconnect_grace)
         elif link is Link.CONFLICT:
             await self._shutdown(SessionStatus.DISCONNECTED, "conflict")
         else:
             await self._shutdown(SessionStatus.ERROR, signal.state.lower())
+
+    def _mark_unsettled(self, grace: float) -> None:
+        """The page is neither showing a QR nor connected: reload it if that lasts ``grace``."""
+        self._lost_at = time.monotonic()
+        self._next_reconnect = grace
 
     async def _on_idle_qr(self) -> None:
         if self._qr_count >= self.qr_max:
@@ -178,6 +184,7 @@ class Supervision:
         if self._qr_count > self.qr_max:
             await self._shutdown(SessionStatus.DISCONNECTED, "qr_timeout")
             return
+        self._lost_at = None  # a QR on screen: the page is settled
         self._qr_deadline = time.monotonic() + self.config.qr_ttl
         expires = datetime.now(UTC) + timedelta(seconds=self.config.qr_ttl)
         self._stream.emit(QrIssued, qr=qr, attempt=self._qr_count, expires_at=expires)
@@ -244,7 +251,7 @@ class Supervision:
                 reason = exc.reason
                 await self._close_browser()
                 continue
-            self._lost_at = None
+            self._mark_unsettled(self.config.timeouts.page_ready)
             return
         await self._shutdown(
             SessionStatus.ERROR, f"browser_crashed: gave up after {backoff.attempts} relaunches ({reason})"

@@ -276,3 +276,18 @@ async def test_page_sees_a_normal_desktop_user_agent(session_factory, phone, num
     await link_by_qr(session, phone, me)
     browser = (await phone.get("/_sim/browsers", params={"phone": me})).json()[0]
     assert "HeadlessChrome" not in browser["user_agent"] and "Chrome/" in browser["user_agent"]
+
+
+async def test_qr_page_that_loses_its_connection_is_reloaded_then_gives_up(
+    session_factory, engine_config, phone
+):
+    impatient = replace(engine_config, reconnect_grace=0.5, reconnect=Backoff(initial=0.3, attempts=2))
+    session = await session_factory(config=impatient, qr_max=50)
+    first = await session.log.wait_for(lambda e: isinstance(e, QrIssued))
+    waiting = (await phone.get("/_sim/browsers", params={"waiting": "1"})).json()
+    identity = first.qr.split(",")[2]  # the browser's own key: stable while the reference rotates
+    browser_id = next(b["browser_id"] for b in waiting if b["qr"] and b["qr"].split(",")[2] == identity)
+    await phone.post(f"/_sim/browsers/{browser_id}/drop", json={"block_s": 60})
+    error = await session.log.status(SessionStatus.ERROR, within=20)
+    assert error.reason.startswith("connection_lost")
+    await phone.post(f"/_sim/browsers/{browser_id}/drop", json={"block_s": 0})
