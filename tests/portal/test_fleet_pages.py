@@ -57,7 +57,7 @@ def test_drain_and_cancel_through_htmx(operator_browser, worker):
     assert response.status_code == 200
     text = response.content.decode()
     assert text.lstrip().startswith('<section id="workers"') and 'data-status="draining"' in text
-    assert "Cancel drain" in text and "is draining" in text
+    assert "Cancel drain" in text and "is draining" in text and 'data-drain="draining"' in text
     assert Worker.objects.get(pk=worker.worker_id).status == "draining"
     operator_browser.post(f"/fleet/workers/{worker.worker_id}/drain/cancel", **HTMX)
     assert Worker.objects.get(pk=worker.worker_id).status == "online"

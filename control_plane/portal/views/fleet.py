@@ -52,7 +52,9 @@ def worker_drain(request: HttpRequest, worker_id: str, cancel: bool = False) -> 
             messages.success(request, f"{worker.id} takes new sessions again.")
         else:
             services.worker_drain(worker=worker)
-            messages.success(request, f"{worker.id} is draining: it gets no new sessions.")
+            messages.success(
+                request, f"{worker.id} is draining: no new sessions, and its sessions move to other workers."
+            )
     except NotFound:
         raise
     except AppError as exc:
