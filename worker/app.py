@@ -28,7 +28,7 @@ from playwright.async_api import Playwright, async_playwright
 from worker import __version__
 from worker.clients.control_plane import ControlPlaneClient, Registration
 from worker.dispatch import CommandLoop
-from worker.engine import enable_subreaper, reap_zombies
+from worker.engine import EngineError, enable_subreaper, reap_zombies
 from worker.errors import RedisUnavailable, RetryableError, WorkerError
 from worker.handlers import HandlerContext
 from worker.heartbeat import Heartbeat
@@ -85,6 +85,9 @@ class WorkerApp:
             await starter
         except asyncio.CancelledError:
             log.info("stopped while starting")
+        except (WorkerError, EngineError) as exc:  # e.g. the enrollment token was refused
+            log.error("the worker could not start: %s", exc)
+            self.exit_code = 1
         except Exception:
             log.exception("the worker could not start")
             self.exit_code = 1
@@ -126,24 +129,8 @@ class WorkerApp:
         outbox = Outbox(self._transport, self._stopping)
         self._adb = await self._start_adb()
         self._snapshots = SnapshotService(client, outbox, key, s.snapshot_interval)
-        assert self._playwright is not None
-        self._runner = SessionRunner(
-            registry=self.registry,
-            playwright=self._playwright,
-            engine=s.engine_config(),
-            outbox=outbox,
-            snapshots=self._snapshots,
-            start_concurrency=s.start_concurrency,
-        )
-        self._heartbeat = Heartbeat(
-            client=client,
-            registry=self.registry,
-            capacity=s.capacity,
-            version=__version__,
-            interval=registration.heartbeat_interval,
-            override=s.heartbeat_interval,
-            adb=self._adb,
-        )
+        self._build(client, registration, outbox)
+        assert self._heartbeat is not None and self._runner is not None
         self._spawn("heartbeat", self._heartbeat.run())
         await self._wait_for_redis()
         await self._recover(client, registration)
@@ -165,6 +152,27 @@ class WorkerApp:
             s.capacity,
             len(self.registry),
             self._transport.stream,
+        )
+
+    def _build(self, client: ControlPlaneClient, registration: Registration, outbox: Outbox) -> None:
+        """The session runner and the heartbeat, once registered."""
+        assert self._playwright is not None and self._snapshots is not None
+        self._runner = SessionRunner(
+            registry=self.registry,
+            playwright=self._playwright,
+            engine=self.settings.engine_config(),
+            outbox=outbox,
+            snapshots=self._snapshots,
+            start_concurrency=self.settings.start_concurrency,
+        )
+        self._heartbeat = Heartbeat(
+            client=client,
+            registry=self.registry,
+            capacity=self.settings.capacity,
+            version=__version__,
+            interval=registration.heartbeat_interval,
+            override=self.settings.heartbeat_interval,
+            adb=self._adb,
         )
 
     async def _start_adb(self) -> AdbController | None:

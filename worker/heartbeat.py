@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 from worker.clients.control_plane import ControlPlaneClient
 from worker.engine import reap_zombies
 from worker.errors import WorkerError
-from worker.resources import ResourceMonitor
-from worker.sessions import SessionRegistry
+from worker.resources import ResourceMonitor, Usage
+from worker.sessions import LiveSession, SessionRegistry
 
 if TYPE_CHECKING:
     from worker.adb import AdbController
@@ -46,8 +46,7 @@ class Heartbeat:
     async def body(self) -> dict[str, Any]:
         """The heartbeat's JSON body (fleet.serializers.HeartbeatInput)."""
         lives = self._registry.all()
-        pids = {live.session_id: live.runtime.browser_pids() for live in lives if live.runtime is not None}
-        usage = await asyncio.to_thread(self._monitor.measure, pids)
+        usage = await asyncio.to_thread(self._measure, lives)  # /proc reads: off the event loop
         status = {live.session_id: live.status.value for live in lives}
         body: dict[str, Any] = {
             "sessions": self._registry.breakdown(),
@@ -69,6 +68,10 @@ class Heartbeat:
         if self._adb is not None:
             body["devices"] = self._adb.devices()
         return body
+
+    def _measure(self, lives: list[LiveSession]) -> Usage:
+        pids = {live.session_id: live.runtime.browser_pids() for live in lives if live.runtime is not None}
+        return self._monitor.measure(pids)
 
     async def beat(self) -> dict[str, Any]:
         """Send one heartbeat; raises WorkerError when the control plane cannot be reached."""

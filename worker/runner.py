@@ -72,12 +72,15 @@ class SessionRunner:
             qr_max=options.qr_max,
         )
         live.runtime = runtime
-        live.pump = asyncio.create_task(self._pump(live, runtime), name=f"pump-{live.session_id}")
+        live.pump = pump = asyncio.create_task(self._pump(live, runtime), name=f"pump-{live.session_id}")
         try:
             async with self._start_slots:  # Chromium starts saturate the cores: a few at a time
                 await runtime.start()
         except EngineError:
-            raise  # the runtime reported status error itself and ended its event stream
+            # The runtime reported status error itself and ended its stream: let the pump
+            # publish that and free the slot before the refusal is answered.
+            await asyncio.wait({pump}, timeout=10)
+            raise
         except BaseException:
             await asyncio.shield(runtime.stop())  # cancelled or unexpected: end the stream, free the slot
             raise

@@ -71,13 +71,15 @@ class SessionRegistry:
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     def __len__(self) -> int:
-        return len(self._live)
+        return len(self.all())
 
     def get(self, session_id: str) -> LiveSession | None:
-        return self._live.get(session_id)
+        """The held session; one whose runtime has just ended counts as not held."""
+        live = self._live.get(session_id)
+        return live if live is not None and not live.ended.is_set() else None
 
     def all(self) -> list[LiveSession]:
-        return list(self._live.values())
+        return [live for live in self._live.values() if not live.ended.is_set()]
 
     def lock(self, session_id: str) -> asyncio.Lock:
         """Commands for one session run one at a time, in the order they were read."""
@@ -95,18 +97,18 @@ class SessionRegistry:
                 f"generation {generation} of session {session_id} is older than {newest}, the newest seen",
             )
         self._generations[session_id] = generation
-        live = self._live.get(session_id)
+        live = self.get(session_id)
         if live is not None and generation > live.generation:
             live.set_generation(generation)
 
     def reserve(self, session_id: str, profile_dir: Path, generation: int) -> LiveSession:
         """Hold a slot for a session about to start; refuse when the worker is full."""
-        if session_id in self._live:
+        if self.get(session_id) is not None:
             raise RuntimeError(f"session {session_id} is already held")
-        if len(self._live) >= self.capacity:
-            raise CommandRefused(
-                "capacity", f"this worker already runs {len(self._live)} of {self.capacity} sessions"
-            )
+        self._live.pop(session_id, None)  # ended, its pump not yet finished: the slot is free
+        held = len(self.all())
+        if held >= self.capacity:
+            raise CommandRefused("capacity", f"this worker already runs {held} of {self.capacity} sessions")
         live = LiveSession(session_id=session_id, profile_dir=profile_dir, generation=generation)
         self._live[session_id] = live
         return live
@@ -118,6 +120,6 @@ class SessionRegistry:
 
     def breakdown(self) -> dict[str, int]:
         counts = dict.fromkeys(("connected", "qr_required", "connecting", "disconnected", "error"), 0)
-        for live in self._live.values():
+        for live in self.all():
             counts[BREAKDOWN[live.status]] += 1
         return counts

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import http.server
 import threading
 import time
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -122,16 +124,28 @@ def test_an_older_generation_is_refused_and_a_newer_start_takes_over(workers, wi
     assert wire.reply(f"{wid}:r4").code == "stale_generation"
 
 
-class _OnePng(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "image/png")
-        self.send_header("Content-Length", str(len(PNG)))
-        self.end_headers()
-        self.wfile.write(PNG)
+@contextlib.contextmanager
+def serving(body: bytes) -> Iterator[str]:
+    """A URL on loopback that answers ``body`` (an image a customer links to)."""
 
-    def log_message(self, *args: object) -> None:
-        pass
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/dot.png"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_a_message_is_sent_once_even_when_the_command_comes_twice(workers, wire, events, simulator, owner):
@@ -163,19 +177,13 @@ def test_a_message_is_sent_once_even_when_the_command_comes_twice(workers, wire,
     assert "msg-1" in (worker.profile_dir(sid) / "wagate" / "sent.json").read_text()
 
     # Media by URL is fetched by the worker and handed to the page inline.
-    port = free_port()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), _OnePng)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        media = MediaSpec(mimetype="image/png", filename="dot.png", url=f"http://127.0.0.1:{port}/dot.png")
+    with serving(PNG) as url:
+        media = MediaSpec(mimetype="image/png", filename="dot.png", url=url)
         image = SendMessage(
             session_id=sid, generation=1, message_id="msg-2", to=friend, kind=MessageKind.IMAGE, media=media
         )
         wire.send(wid, image, reply_to=f"{wid}:m3")
         assert wire.reply(f"{wid}:m3", within=60).ok
-    finally:
-        server.shutdown()
-        server.server_close()
     inbox = httpx.get(f"{simulator.url}/phone/{friend}/inbox", timeout=10).json()
     assert inbox[-1]["type"] == "image" and inbox[-1]["sha256"] == hashlib.sha256(PNG).hexdigest()
 

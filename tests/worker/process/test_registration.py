@@ -179,3 +179,33 @@ def test_a_second_stop_signal_exits_at_once(workers, live_server):
     finally:
         relay.down()
     assert "SIGTERM again: exiting now" in worker.log_text()
+
+
+def test_commands_sent_while_redis_is_away_are_carried_out_once_it_is_back(workers, wire, events):
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    host_port, db = redis_url.split("://", 1)[1].split("/", 1)
+    host, port = host_port.rsplit(":", 1)
+    relay = TcpRelay(host, int(port)).up()
+    worker = workers("redis", REDIS_URL=f"redis://127.0.0.1:{relay.port}/{db}")
+    wid = worker.worker_id
+    try:
+        relay.down()
+        wait_until(lambda: "command stream unavailable" in worker.log_text(), 20, "the worker to notice")
+        sent = wire.send(wid, StopSession(session_id="gone-away", generation=1), reply_to=f"{wid}:away")
+        time.sleep(1)
+        relay.up()
+        answer = wire.reply(f"{wid}:away", within=60)
+        assert (answer.command_id, answer.code) == (sent, "not_held")
+        events.wait_for(
+            of(wid, "command.failed", command_id=sent), 10, "the refusal, published after the outage"
+        )
+        wait_until(lambda: wire.pending(wid) == 0, 10, "the entry to be acknowledged")
+    finally:
+        relay.down()
+    assert worker.alive
+
+
+def test_a_refused_enrollment_token_stops_the_worker_with_a_clear_error(workers):
+    worker = workers("enrol", wait=False, FLEET_ENROLLMENT_TOKEN="not-the-token")
+    assert worker.process is not None and worker.process.wait(30) == 1
+    assert "the worker could not start: register: 401 not_authenticated" in worker.log_text()
