@@ -8,7 +8,7 @@
   const cfg = window.__SIM_CONFIG || {};
   const sim = window.__sim;
   const store = window.__simStore;
-  const req = window.require;
+  const req = (name) => sim.modules[name];
   const { Socket } = req('WAWebSocketModel');
   const { Conn } = req('WAWebConnModel');
   const { Cmd } = req('WAWebCmd');

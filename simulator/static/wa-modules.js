@@ -221,10 +221,19 @@
     WAWebMediaMmsV4Upload: MediaUpload,
   };
 
+  // Like WhatsApp Web, the app's model stores and send actions are loaded only once the
+  // session has synced; before that only the socket/auth modules answer.
+  const LATE = new Set(['WAWebCollections', 'WAWebFindChatAction', 'WAWebSendMsgChatAction', 'WAWebMsgKey',
+    'WAWebMediaOpaqueData', 'WAWebPrepRawMedia', 'WAWebMediaStorage', 'WAWebMmsMediaTypes', 'WAWebMediaMmsV4Upload']);
+  let appLoaded = false;
+  Socket.on('change:hasSynced', () => { if (Socket.hasSynced) appLoaded = true; });
   window.require = function (name) {
-    if (!Object.prototype.hasOwnProperty.call(modules, name)) throw new Error('Requiring unknown module "' + name + '"');
+    if (!Object.prototype.hasOwnProperty.call(modules, name) || (LATE.has(name) && !appLoaded)) {
+      throw new Error('Requiring unknown module "' + name + '"');
+    }
     return modules[name];
   };
+  sim.modules = modules;  // the simulator's own scripts use the table directly
   window.Debug = { VERSION: cfg.waVersion || '2.3000.0' };
   sim.classes = { MsgModel, ChatModel, Wid, MsgKey, Collection };
   sim.chatFor = chatFor;

@@ -6,7 +6,7 @@
 (function () {
   'use strict';
   const sim = window.__sim;
-  const req = window.require;
+  const req = (name) => sim.modules[name];
   const { Socket } = req('WAWebSocketModel');
   const { Conn } = req('WAWebConnModel');
   const { Cmd } = req('WAWebCmd');

@@ -14,8 +14,10 @@
   const mod = (name) => { try { return window.require(name); } catch (e) { return null; } };
   const api = (window.__wagate = { installed: false, pairing: false });
 
+  // The socket/auth modules exist before login; the model stores (WAWebCollections and the
+  // send actions) are loaded by WhatsApp Web only around the end of the first sync.
   const ready = () => typeof window.require === 'function' && ['WAWebSocketModel', 'WAWebConnModel',
-    'WAWebCmd', 'WAWebCollections'].every((m) => mod(m));
+    'WAWebCmd'].every((m) => mod(m));
 
   async function qrKeys() {
     const R = { ...mod('WAWebCompanionRegClientUtils'), ...mod('WAWebAdvSignatureApi'),
@@ -53,11 +55,37 @@
       size: msg.size || null, filename: msg.filename || null, t: msg.t || null };
   }
 
+  const emitted = new Set();
+  function emitMessage(msg) {
+    if (!msg || !msg.isNewMsg || !msg.id || msg.id.fromMe || emitted.has(msg.id._serialized)) return;
+    emitted.add(msg.id._serialized);
+    emit('message', serializeMsg(msg));
+  }
+
+  function installStore() {
+    if (api.storeReady || !mod('WAWebCollections')) return api.storeReady;
+    const { Msg } = mod('WAWebCollections');
+    Msg.on('add', (msg) => {
+      // Still-encrypted messages become readable later: wait for their real type.
+      if (msg && msg.type === 'ciphertext') msg.once('change:type', (m) => emitMessage(m));
+      else emitMessage(msg);
+    });
+    Msg.on('change:ack', (msg, ack) => { if (msg && msg.id && msg.id.fromMe) emit('ack', { id: msg.id._serialized, ack }); });
+    // New messages that arrived while the store was loading (e.g. queued while offline).
+    for (const msg of Msg.getModelsArray()) if (msg.type !== 'ciphertext') emitMessage(msg);
+    api.storeReady = true;
+    return true;
+  }
+
+  function watchStore() {
+    if (installStore()) return;
+    const timer = setInterval(() => { if (installStore()) clearInterval(timer); }, 250);
+  }
+
   function install() {
     const { Socket } = mod('WAWebSocketModel');
     const { Conn } = mod('WAWebConnModel');
     const { Cmd } = mod('WAWebCmd');
-    const { Msg } = mod('WAWebCollections');
     let keys = null;
     let lastRef = null;
     const pushQr = async (ref) => {
@@ -71,23 +99,17 @@
       emit('state', { state });
       if (UNPAIRED.includes(state)) pushQr(Conn.ref);
     });
-    Socket.on('change:hasSynced', () => { if (Socket.hasSynced) emit('synced', info()); });
+    Socket.on('change:hasSynced', () => { if (Socket.hasSynced) { installStore(); emit('synced', info()); } });
     Conn.on('change:ref', (_c, ref) => { pushQr(ref); });
     Cmd.on('logout', () => emit('logout', { source: 'logout' }));
     Cmd.on('logout_from_bridge', () => emit('logout', { source: 'logout_from_bridge' }));
-    Msg.on('add', (msg) => {
-      if (!msg || !msg.isNewMsg || !msg.id || msg.id.fromMe) return;
-      // Still-encrypted messages become readable later: wait for their real type.
-      if (msg.type === 'ciphertext') msg.once('change:type', (m) => emit('message', serializeMsg(m)));
-      else emit('message', serializeMsg(msg));
-    });
-    Msg.on('change:ack', (msg, ack) => { if (msg && msg.id && msg.id.fromMe) emit('ack', { id: msg.id._serialized, ack }); });
     api.installed = true;
     emit('installed', info());
     // WhatsApp Web lands on ?post_logout=1 after the phone removed this device.
     if (/[?&]post_logout=1/.test(location.search)) emit('logout', { source: 'post_logout' });
     if (Socket.hasSynced) emit('synced', info());
     else if (UNPAIRED.includes(Socket.state)) pushQr(Conn.ref);
+    watchStore();
   }
 
   async function prepareMedia(media, kind) {
@@ -129,7 +151,9 @@
   };
   api.sendMessage = async ({ to, kind, text, caption, media }) => {
     const { Socket } = mod('WAWebSocketModel');
-    if (!Socket.hasSynced) return { ok: false, code: 'not_connected', reason: 'the session is not logged in' };
+    if (!Socket.hasSynced || !installStore()) {
+      return { ok: false, code: 'not_connected', reason: 'the session is not logged in' };
+    }
     const wid = mod('WAWebWidFactory').createWid(to + '@c.us');
     const { Chat } = mod('WAWebCollections');
     const chat = Chat.get(wid) || (await mod('WAWebFindChatAction').findOrCreateLatestChat(wid)).chat;

@@ -291,3 +291,16 @@ async def test_qr_page_that_loses_its_connection_is_reloaded_then_gives_up(
     error = await session.log.status(SessionStatus.ERROR, within=20)
     assert error.reason.startswith("connection_lost")
     await phone.post(f"/_sim/browsers/{browser_id}/drop", json={"block_s": 0})
+
+
+async def test_message_sent_while_the_session_was_down_arrives_after_restart(session_factory, phone, number):
+    session = await session_factory()
+    me, friend = number(), number()
+    await link_by_qr(session, phone, me)
+    await session.runtime.stop()
+    await phone.post(f"/phone/{friend}/send", json={"to": me, "text": "while you were away"})
+    again = await session_factory(profile_dir=session.runtime.profile_dir)
+    got = await again.log.wait_for(lambda e: isinstance(e, MessageReceived))
+    assert (got.sender, got.text) == (friend, "while you were away")
+    await again.log.status(SessionStatus.CONNECTED)
+    assert len(again.log.of(MessageReceived)) == 1
