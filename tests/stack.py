@@ -64,8 +64,9 @@ def wait_until(check: Callable[[], Any], within: float, what: str, every: float 
 
 
 def redis_client() -> redis.Redis:
+    # redis-py 8 defaults to a 5 s socket timeout, shorter than the BLPOP waits below.
     return redis.Redis.from_url(
-        os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"), decode_responses=True
+        os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"), decode_responses=True, socket_timeout=150
     )
 
 
