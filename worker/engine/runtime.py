@@ -27,6 +27,7 @@ from shared.events import (
     SessionStatusChanged,
 )
 from shared.types import MediaSpec, MessageKind, ProxySpec, SessionStatus
+from worker.engine import processes
 from worker.engine.adapter import (
     PageAdapter,
     PageInfo,
@@ -260,6 +261,12 @@ class SessionRuntime(Supervision):
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
         await self._close_browser()
+        # A launch cancelled half-way (stop during a relaunch) can leave a Chromium we never
+        # got a handle on: find it by its profile and kill it.
+        leftover = processes.browser_tree(processes.find_browser_pid(self.profile_dir), self.profile_dir)
+        if leftover:
+            log.warning("session %s: killing a leftover Chromium %s", self.session_id, leftover)
+            processes.kill_tree(leftover)
         if wipe:
             await asyncio.to_thread(shutil.rmtree, self.profile_dir, True)
         self._set_status(status, reason)
