@@ -7,12 +7,6 @@ test reuses; ``operator`` is a staff user.
 
 from __future__ import annotations
 
-import os
-
-# One Redis namespace per test run: other runs on this machine (and `make run`)
-# share the server. Set before anything imports shared.streams.
-os.environ["WAGATE_REDIS_PREFIX"] = f"wagate-test-{os.getpid()}"
-
 import pytest
 from rest_framework.test import APIClient
 
@@ -69,7 +63,8 @@ def second_worker(db) -> RegisteredWorker:
 
 @pytest.fixture(autouse=True)
 def _clean_redis_namespace():
-    """Every test starts with an empty namespace (streams, routes, reply keys)."""
+    """Every test starts with an empty namespace (streams, routes, reply keys, cache
+    entries such as rate-limit counters; see tests/run_env.py)."""
     from control_plane.core import redis as redis_client
     from shared import streams
 

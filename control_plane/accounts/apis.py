@@ -59,7 +59,7 @@ class LoginApi(PublicApi):
     def post(self, request: Request) -> Response:
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.user_login(**data.validated_data)
+        user = services.user_login(**data.validated_data, client_ip=request.META.get("REMOTE_ADDR"))
         return Response(services.user_tokens(user=user))
 
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from control_plane.accounts import api_key_cache
+from control_plane.accounts import api_key_cache, login_throttle
 from control_plane.accounts.models import ApiKey, Tier, User
 from control_plane.accounts.tiers import seed_default_tiers
 from control_plane.core.credentials import API_KEY_PREFIX, hash_secret, new_secret
@@ -50,10 +50,13 @@ def user_register(*, email: str, password: str, name: str = "") -> User:
         ) from exc
 
 
-def user_login(*, email: str, password: str) -> User:
-    """Check e-mail and password; one message for both failures (no account probing)."""
+def user_login(*, email: str, password: str, client_ip: str | None = None) -> User:
+    """Check e-mail and password; one message for both failures (no account probing).
+    Repeated failures for an address or from a client are throttled (429)."""
+    login_throttle.check(email=email, client_ip=client_ip)
     user = authenticate(username=email.strip().lower(), password=password)
     if user is None:
+        login_throttle.record_failure(email=email, client_ip=client_ip)
         raise NotAuthenticated("The e-mail address or password is wrong.")
     return user
 

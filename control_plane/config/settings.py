@@ -171,6 +171,9 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": False,
 }
 API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 30)
+LOGIN_FAILURES_PER_EMAIL = env_int("LOGIN_FAILURES_PER_EMAIL", 10)
+LOGIN_FAILURES_PER_IP = env_int("LOGIN_FAILURES_PER_IP", 100)
+LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 900)
 
 # --- API --------------------------------------------------------------------
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 1024 * 1024)
@@ -180,7 +183,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["control_plane.core.parsers.StrictJSONParser"],
     "EXCEPTION_HANDLER": "control_plane.core.errors.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "control_plane.core.pagination.CursorPagination",
     "PAGE_SIZE": 50,

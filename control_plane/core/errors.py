@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
+from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions as drf
@@ -146,6 +147,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         headers.update(exc.headers)
     elif isinstance(exc, Http404):
         status, code, message, details = 404, "not_found", "Not found.", {}
+    elif isinstance(exc, DataError):
+        # A value the database refuses (out of range, bad encoding): the client's input.
+        status, code, message, details = 400, "validation_error", "A value is not acceptable.", {}
     elif isinstance(exc, RequestDataTooBig):
         status, code, message, details = 413, "payload_too_large", "The request body is too large.", {}
     elif isinstance(exc, DjangoPermissionDenied):

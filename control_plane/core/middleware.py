@@ -30,6 +30,11 @@ class ApiBodyLimitMiddleware:
     ) -> HttpResponse | None:
         if not request.path.startswith("/v1/"):
             return None
+        # PostgreSQL cannot store NUL: refuse it before it reaches a query.
+        if "\x00" in request.path:
+            return json_error(404, "not_found", "Not found.")
+        if "\x00" in request.META.get("QUERY_STRING", "") or any("\x00" in v for v in request.GET.values()):
+            return json_error(400, "validation_error", "The query string may not contain NUL characters.")
         view_class = getattr(view_func, "cls", None) or getattr(view_func, "view_class", None)
         limit = getattr(settings, getattr(view_class, "max_body_setting", "API_MAX_BODY_BYTES"))
         try:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from control_plane.core.apis import DeveloperApi
 from control_plane.core.pagination import CursorPagination
+from control_plane.core.parsers import StrictJSONParser
 from control_plane.messaging import selectors, services
 from control_plane.messaging.models import Message
 
@@ -75,7 +76,7 @@ class SendInput(serializers.Serializer):
 
 
 class SessionMessagesApi(DeveloperApi):
-    parser_classes = [JSONParser, MultiPartParser]
+    parser_classes = [StrictJSONParser, MultiPartParser]
     max_body_setting = "MESSAGE_MAX_BODY_BYTES"
 
     @extend_schema(

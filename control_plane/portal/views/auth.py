@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from control_plane.accounts import selectors as account_selectors
 from control_plane.accounts import services as account_services
-from control_plane.core.errors import NotAuthenticated, ValidationFailed
+from control_plane.core.errors import NotAuthenticated, RateLimited, ValidationFailed
 from control_plane.portal.forms import LoginForm, SignupForm
 from control_plane.portal.web import form_error, login_required
 from control_plane.sessions import selectors as session_selectors
@@ -52,8 +52,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            user = account_services.user_login(**form.cleaned_data)
-        except NotAuthenticated as exc:
+            user = account_services.user_login(**form.cleaned_data, client_ip=request.META.get("REMOTE_ADDR"))
+        except (NotAuthenticated, RateLimited) as exc:
             form_error(form, exc)
         else:
             login(request, user)

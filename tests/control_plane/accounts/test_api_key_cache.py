@@ -23,6 +23,7 @@ def test_entries_expire_after_their_ttl(settings, monkeypatch):
     clock = [1000.0]
     monkeypatch.setattr(api_key_cache.time, "monotonic", lambda: clock[0])
     api_key_cache._state["checked"] = clock[0]
+    api_key_cache._state["epoch"] = cache.get("apikeys:epoch")  # in step: no revocation meanwhile
     api_key_cache.put("h", api_key_cache.CachedKey("key_1", object(), 0.0))
     clock[0] += 29
     assert api_key_cache.get("h") is not None

@@ -99,3 +99,22 @@ def test_me_with_an_expired_or_forged_jwt_is_401(api, customer_a):
     response = api.get("/v1/me")
     assert response.status_code == 401
     assert "invalid or expired" in response.json()["error"]["message"]
+
+
+def test_repeated_failed_logins_are_throttled_even_with_the_right_password(api, customer_a, settings):
+    settings.LOGIN_FAILURES_PER_EMAIL = 3
+    for _ in range(3):
+        assert (
+            api.post(
+                "/v1/auth/login", {"email": "alice@example.com", "password": "nope-nope"}, format="json"
+            ).status_code
+            == 401
+        )
+    response = api.post(
+        "/v1/auth/login", {"email": "alice@example.com", "password": customer_a.password}, format="json"
+    )
+    assert response.status_code == 429
+    assert error_code(response) == "rate_limited"
+    assert int(response["Retry-After"]) > 0
+    other = api.post("/v1/auth/login", {"email": "bob-not-here@example.com", "password": "x"}, format="json")
+    assert other.status_code == 401  # another address is not affected

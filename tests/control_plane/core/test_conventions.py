@@ -77,3 +77,26 @@ def test_schema_and_docs_are_served(api):
     docs = api.get("/v1/docs/")
     assert docs.status_code == 200
     assert b"swagger" in docs.content.lower()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/api-keys/%00",
+        "/v1/sessions/%00",
+        "/v1/sessions/a%00b/qr",
+        "/v1/messages/%00",
+        "/v1/webhooks/%00/deliveries",
+    ],
+)
+def test_nul_bytes_in_paths_are_404_not_500(customer_a, path):
+    for method in ("get", "delete"):
+        response = getattr(customer_a.jwt_client(), method)(path)
+        assert response.status_code == 404, (method, path)
+        assert error_code(response) == "not_found"
+
+
+def test_nul_bytes_in_json_or_query_are_400(customer_a):
+    response = customer_a.key_client().post("/v1/sessions", {"name": "shop\u0000"}, format="json")
+    assert response.status_code == 400
+    assert customer_a.key_client().get("/v1/sessions?status=%00").status_code == 400
