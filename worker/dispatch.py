@@ -3,12 +3,14 @@
 Rules (docs/worker.md):
 
 - on start, and after every Redis outage, entries this worker left pending
-  are processed before new ones;
+  are processed before new ones; one delivered more than ``MAX_DELIVERIES``
+  times (it crashed or stalled the worker each time) is dead-lettered instead;
 - a malformed or unknown command is logged, dead-lettered, answered with a
   ``command.failed`` event (and on its reply key) and acknowledged; it never
   stops the loop;
 - session commands are fenced by generation and run one at a time per
-  session, in stream order; different sessions run concurrently;
+  session, in stream order; different sessions run concurrently (32 handlers
+  at a time, 256 entries read ahead);
 - each handler runs under its own timeout; any failure becomes a
   ``command.failed`` event, never a crash;
 - an entry is acknowledged only after its handler finished and its outcome
@@ -22,9 +24,11 @@ import asyncio
 import contextlib
 import logging
 import time
+from dataclasses import replace
 from typing import Any
 
 from shared.commands import SessionCommand
+from shared.envelope import WireError
 from shared.events import CommandFailed, CommandResult
 from worker.engine import EngineError
 from worker.errors import CommandRefused, RedisUnavailable, WorkerError
@@ -33,8 +37,12 @@ from worker.runner import describe
 from worker.transport import Delivery, Transport
 
 log = logging.getLogger(__name__)
-MAX_IN_FLIGHT = 32
+MAX_RUNNING = 32  # handlers running at once (across sessions)
+MAX_READ_AHEAD = 256  # entries read and not finished yet (waiting for their session included)
 READ_BLOCK_MS = 1000
+# An entry read this often without being acknowledged has crashed or stalled the worker each
+# time (every start claims its pending entries again): it is dead-lettered, not run again.
+MAX_DELIVERIES = 5
 
 
 class CommandLoop:
@@ -44,7 +52,9 @@ class CommandLoop:
         self._transport = transport
         self._ctx = ctx
         self._in_flight: dict[str, asyncio.Task[None]] = {}
-        self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self._running = asyncio.Semaphore(MAX_RUNNING)
+        self._room = asyncio.Event()
+        self._room.set()
 
     async def run(self) -> None:
         """Forever (until cancelled): backlog first, then new entries."""
@@ -54,15 +64,14 @@ class CommandLoop:
                 if backlog:
                     await self._transport.ensure_group()
                     claimed = await self._transport.claim_abandoned()
-                    deliveries = await self._transport.read_pending()
+                    deliveries = await self._poison_checked(await self._transport.read_pending())
                     if deliveries:
                         log.info(
                             "processing %d pending command(s) first (%d claimed)", len(deliveries), claimed
                         )
                     backlog = False
                 else:
-                    async with self._slots:  # wait for room before reading more
-                        pass
+                    await self._room.wait()
                     deliveries = await self._transport.read_new(self._free(), READ_BLOCK_MS)
                 failures = 0
             except RedisUnavailable as exc:
@@ -76,13 +85,41 @@ class CommandLoop:
                 if delivery.entry_id not in self._in_flight:
                     self._spawn(delivery)
 
+    async def _poison_checked(self, deliveries: list[Delivery]) -> list[Delivery]:
+        if not deliveries:
+            return deliveries
+        counts = await self._transport.delivery_counts()
+        checked = []
+        for delivery in deliveries:
+            times = counts.get(delivery.entry_id, 0)
+            if times > MAX_DELIVERIES and delivery.error is None and delivery.envelope is not None:
+                envelope = delivery.envelope
+                error = WireError(
+                    "poison",
+                    f"delivered {times} times without completing; not run again",
+                    envelope_id=envelope.id,
+                    type_name=envelope.type,
+                    reply_to=envelope.reply_to,
+                )
+                delivery = replace(delivery, error=error)
+            checked.append(delivery)
+        return checked
+
     def _free(self) -> int:
-        return max(1, MAX_IN_FLIGHT - len(self._in_flight))
+        return max(1, MAX_READ_AHEAD - len(self._in_flight))
 
     def _spawn(self, delivery: Delivery) -> None:
-        task = asyncio.create_task(self._process(delivery), name=f"command-{delivery.entry_id}")
-        self._in_flight[delivery.entry_id] = task
-        task.add_done_callback(lambda _: self._in_flight.pop(delivery.entry_id, None))
+        entry_id = delivery.entry_id
+        task = asyncio.create_task(self._process(delivery), name=f"command-{entry_id}")
+        self._in_flight[entry_id] = task
+        if len(self._in_flight) >= MAX_READ_AHEAD:
+            self._room.clear()
+        task.add_done_callback(lambda _: self._finished(entry_id))
+
+    def _finished(self, entry_id: str) -> None:
+        self._in_flight.pop(entry_id, None)
+        if len(self._in_flight) < MAX_READ_AHEAD:
+            self._room.set()
 
     async def drain(self, within: float) -> None:
         """Shutdown: let running commands finish for ``within`` seconds, cancel the rest
@@ -98,12 +135,11 @@ class CommandLoop:
             log.warning("shutdown: %d command(s) cancelled unfinished; they stay pending", len(pending))
 
     async def _process(self, delivery: Delivery) -> None:
-        async with self._slots:
-            try:
-                await self._handle(delivery)
-                await self._transport.ack(delivery.entry_id)
-            except RedisUnavailable as exc:
-                log.warning("command %s left pending (Redis: %s)", delivery.entry_id, exc)
+        try:
+            await self._handle(delivery)
+            await self._transport.ack(delivery.entry_id)
+        except RedisUnavailable as exc:
+            log.warning("command %s left pending (Redis: %s)", delivery.entry_id, exc)
 
     async def _handle(self, delivery: Delivery) -> None:
         if delivery.error is not None:
@@ -127,7 +163,9 @@ class CommandLoop:
             )
             return
         lock = self._ctx.registry.lock(session_id) if session_id else contextlib.nullcontext()
-        async with lock:
+        # The session's turn first, then a running slot: commands queued behind one busy
+        # session never hold slots the other sessions need.
+        async with lock, self._running:
             started = time.monotonic()
             outcome = await self._run(spec.handle, spec.timeout, command, envelope.type)
             log.info(

@@ -83,6 +83,9 @@ class Transport:
         """Take over entries other consumers of the group left pending; returns how many."""
         claimed, start = 0, "0-0"
         async with self._calling("XAUTOCLAIM"):
+            summary = await self._redis.xpending(self.stream, streams.COMMANDS_GROUP)
+            if not [c for c in summary.get("consumers") or [] if str(c["name"]) != self.worker_id]:
+                return 0  # nothing left by others (claiming our own would only inflate delivery counts)
             while True:
                 reply = await self._redis.xautoclaim(
                     self.stream, streams.COMMANDS_GROUP, self.worker_id, min_idle_ms, start, count=100
@@ -114,6 +117,14 @@ class Transport:
                 streams.COMMANDS_GROUP, self.worker_id, {self.stream: ">"}, count=count, block=block_ms
             )
         return [self._delivery(entry_id, fields) for entry_id, fields in _entries(reply)]
+
+    async def delivery_counts(self) -> dict[str, int]:
+        """How often each entry pending for this consumer has been delivered (oldest 1000)."""
+        async with self._calling("XPENDING"):
+            rows = await self._redis.xpending_range(
+                self.stream, streams.COMMANDS_GROUP, min="-", max="+", count=1000, consumername=self.worker_id
+            )
+        return {str(row["message_id"]): int(row["times_delivered"]) for row in rows}
 
     async def ack(self, entry_id: str) -> None:
         async with self._calling("XACK"):

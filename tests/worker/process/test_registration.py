@@ -209,3 +209,25 @@ def test_a_refused_enrollment_token_stops_the_worker_with_a_clear_error(workers)
     worker = workers("enrol", wait=False, FLEET_ENROLLMENT_TOKEN="not-the-token")
     assert worker.process is not None and worker.process.wait(30) == 1
     assert "the worker could not start: register: 401 not_authenticated" in worker.log_text()
+
+
+def test_a_command_that_never_completes_is_dead_lettered_after_five_deliveries(workers, wire, events):
+    from shared import streams
+
+    worker = workers("poison")
+    wid = worker.worker_id
+    assert worker.terminate() == 0
+    # As if the worker had read this entry and died on it five times.
+    entry = wire.send(wid, StopSession(session_id="cursed", generation=1), reply_to=f"{wid}:poison")
+    stream = streams.commands_stream(wid)
+    wire.redis.xreadgroup(streams.COMMANDS_GROUP, wid, {stream: ">"})
+    entry_id = wire.redis.xrange(stream)[-1][0]
+    for _ in range(5):
+        wire.redis.xclaim(stream, streams.COMMANDS_GROUP, wid, 0, [entry_id])
+    worker.start()
+    answer = wire.reply(f"{wid}:poison", within=60)
+    assert (answer.command_id, answer.code) == (entry, "poison")
+    assert [d["code"] for d in wire.dead_letters(wid)] == ["poison"]
+    _, failed = events.wait_for(of(wid, "command.failed", command_id=entry), 10, "the poison refusal")
+    assert failed.command_type == "session.stop" and "delivered 7 times" in failed.reason
+    wait_until(lambda: wire.pending(wid) == 0, 10, "the entry to be acknowledged")
