@@ -61,19 +61,30 @@ class BrowserSession:
     ) -> BrowserSession:
         """Start Chromium on ``profile_dir`` (created if missing) with the session's options."""
         await asyncio.to_thread(profile_dir.mkdir, parents=True, exist_ok=True)
-        try:
-            context = await playwright.chromium.launch_persistent_context(
+        launching = asyncio.ensure_future(
+            playwright.chromium.launch_persistent_context(
                 str(profile_dir), **launch_options(config, proxy, profile_dir)
             )
+        )
+        try:
+            context = await asyncio.shield(launching)
+        except asyncio.CancelledError:
+            # The driver goes on launching regardless: wait for it and close what it made,
+            # or a Chromium nobody holds would keep the profile locked.
+            with contextlib.suppress(PlaywrightError, TimeoutError):
+                await (await asyncio.wait_for(launching, config.timeouts.launch)).close()
+            raise
         except PlaywrightError as exc:
             raise LaunchError(f"Chromium did not start: {exc.message.splitlines()[0]}") from exc
         try:
             if config.block_media:
                 await context.route("**/*", _block_media)
             page = context.pages[0] if context.pages else await context.new_page()
-        except PlaywrightError as exc:
+        except (PlaywrightError, asyncio.CancelledError) as exc:
             with contextlib.suppress(PlaywrightError):
                 await context.close()
+            if isinstance(exc, asyncio.CancelledError):
+                raise
             raise LaunchError(f"Chromium started but has no page: {exc.message}") from exc
         return cls(context, page, profile_dir, config.timeouts, on_gone)
 
@@ -128,10 +139,10 @@ class BrowserSession:
             if not self._gone:  # a browser that already died cannot close cleanly; no news
                 log.warning("Chromium did not close cleanly (%s); killing it", exc)
             processes.kill_tree(pids)
-        await _reap(pids)
+        await wait_and_reap(pids)
 
 
-async def _reap(pids: list[int], within: float = 3.0) -> None:
+async def wait_and_reap(pids: list[int], within: float = 3.0) -> None:
     """Wait (briefly) for the browser's processes to exit, reaping the ones we inherited."""
     deadline = asyncio.get_running_loop().time() + within
     while True:

@@ -33,7 +33,7 @@ from worker.engine.adapter import (
     PageInfo,
     Signal,
 )
-from worker.engine.browser import BrowserSession
+from worker.engine.browser import BrowserSession, wait_and_reap
 from worker.engine.config import EngineConfig
 from worker.engine.errors import EngineError, PageError, PairingError, SendError
 from worker.engine.snapshot import snapshot_profile
@@ -267,6 +267,7 @@ class SessionRuntime(Supervision):
         if leftover:
             log.warning("session %s: killing a leftover Chromium %s", self.session_id, leftover)
             processes.kill_tree(leftover)
+            await wait_and_reap(leftover)
         if wipe:
             await asyncio.to_thread(shutil.rmtree, self.profile_dir, True)
         self._set_status(status, reason)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import os
@@ -304,3 +305,23 @@ async def test_message_sent_while_the_session_was_down_arrives_after_restart(ses
     assert (got.sender, got.text) == (friend, "while you were away")
     await again.log.status(SessionStatus.CONNECTED)
     assert len(again.log.of(MessageReceived)) == 1
+
+
+async def test_stop_during_a_relaunch_leaves_no_chromium_behind(session_factory, phone, number):
+    session = await session_factory()
+    await link_by_qr(session, phone, number())
+    for pid in session.runtime.browser_pids():
+        os.kill(pid, signal.SIGKILL)
+    await session.log.status(SessionStatus.RECONNECTING, "browser_crashed")
+    await asyncio.sleep(0.3)  # about when the relaunch is under way
+    await session.runtime.stop()
+    profile = str(session.runtime.profile_dir.resolve())
+    left = []
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            if f"--user-data-dir={profile}" in proc.cmdline():
+                left.append(proc.pid)
+        except psutil.Error:  # zombies and processes that just exited have no command line
+            continue
+    assert left == []
+    assert session.runtime.status is SessionStatus.DISCONNECTED
