@@ -350,6 +350,12 @@ class Commands:
         assert isinstance(result, CommandResult)
         return result
 
+    def ok(self, key: str, within: float = 30.0) -> CommandResult:
+        """The reply on ``key``, which must say ok (the failure's code and reason otherwise)."""
+        result = self.reply(key, within)
+        assert result.ok, f"command failed: {result.code}: {result.reason}"
+        return result
+
     def pending(self, worker_id: str) -> int:
         try:
             info = self.redis.xpending(streams.commands_stream(worker_id), streams.COMMANDS_GROUP)

@@ -79,7 +79,7 @@ def test_capacity_is_enforced(workers, wire, events, owner):
     worker = workers("full", WORKER_CAPACITY="1")
     wid, first, second = worker.worker_id, new_session_id("one"), new_session_id("two")
     wire.send(wid, StartSession(session_id=first, generation=1), reply_to=f"{wid}:r1")
-    assert wire.reply(f"{wid}:r1", within=90).ok
+    wire.ok(f"{wid}:r1", within=90)
     wire.send(wid, StartSession(session_id=second, generation=1), reply_to=f"{wid}:r2")
 
     refused = wire.reply(f"{wid}:r2")
@@ -90,21 +90,21 @@ def test_capacity_is_enforced(workers, wire, events, owner):
     assert not events.matching(of(wid, "session.status", second))
     # A stopped session frees its slot.
     wire.send(wid, StopSession(session_id=first, generation=1, reason="customer_stop"), reply_to=f"{wid}:r3")
-    assert wire.reply(f"{wid}:r3", within=60).ok
+    wire.ok(f"{wid}:r3", within=60)
     events.wait_for(
         of(wid, "session.status", first, status=SessionStatus.DISCONNECTED, reason="customer_stop"),
         10,
         "the stopped status with the command's reason",
     )
     wire.send(wid, StartSession(session_id=second, generation=1), reply_to=f"{wid}:r4")
-    assert wire.reply(f"{wid}:r4", within=90).ok
+    wire.ok(f"{wid}:r4", within=90)
 
 
 def test_an_older_generation_is_refused_and_a_newer_start_takes_over(workers, wire, events):
     worker = workers("fence")
     wid, sid = worker.worker_id, new_session_id()
     wire.send(wid, StartSession(session_id=sid, generation=5), reply_to=f"{wid}:r1")
-    assert wire.reply(f"{wid}:r1", within=90).ok
+    wire.ok(f"{wid}:r1", within=90)
     events.wait_for(of(wid, "session.status", sid, status=SessionStatus.QR_READY), 30, "qr_ready")
 
     wire.send(wid, StopSession(session_id=sid, generation=4), reply_to=f"{wid}:r2")
@@ -183,7 +183,7 @@ def test_a_message_is_sent_once_even_when_the_command_comes_twice(workers, wire,
             session_id=sid, generation=1, message_id="msg-2", to=friend, kind=MessageKind.IMAGE, media=media
         )
         wire.send(wid, image, reply_to=f"{wid}:m3")
-        assert wire.reply(f"{wid}:m3", within=60).ok
+        wire.ok(f"{wid}:m3", within=60)
     inbox = httpx.get(f"{simulator.url}/phone/{friend}/inbox", timeout=10).json()
     assert inbox[-1]["type"] == "image" and inbox[-1]["sha256"] == hashlib.sha256(PNG).hexdigest()
 

@@ -62,7 +62,7 @@ def test_sigterm_then_restart_restores_the_session_without_a_scan(workers, wire,
     events.wait_for(of(worker.worker_id, "session.snapshot_stored", sid), 30, "the snapshot after linking")
     send = SendMessage(session_id=sid, generation=1, message_id="m-1", to=new_phone(), text="before")
     wire.send(worker.worker_id, send, reply_to=f"{worker.worker_id}:m1")
-    assert wire.reply(f"{worker.worker_id}:m1", within=60).ok
+    wire.ok(f"{worker.worker_id}:m1", within=60)
 
     stopping = time.monotonic()
     assert worker.terminate() == 0
@@ -132,7 +132,7 @@ def test_a_second_worker_restores_the_session_from_the_first_workers_snapshot(
     # The restored session works: it sends as the same phone.
     send = SendMessage(session_id=sid, generation=2, message_id="m-9", to=new_phone(), text="moved")
     wire.send(second.worker_id, send, reply_to=f"{sid}:send")
-    assert wire.reply(f"{sid}:send", within=60).ok
+    wire.ok(f"{sid}:send", within=60)
     # A snapshot on demand (before a drain moves it again) is stored at the new generation.
     wire.send(second.worker_id, SnapshotSession(session_id=sid, generation=2), reply_to=f"{sid}:snap")
     snapshot = wire.reply(f"{sid}:snap", within=60)
@@ -140,7 +140,7 @@ def test_a_second_worker_restores_the_session_from_the_first_workers_snapshot(
     assert SessionSnapshot.objects.get(session_id=sid).sha256 == snapshot.data["sha256"]
     # Logging out unlinks the phone and wipes the profile.
     wire.send(second.worker_id, LogoutSession(session_id=sid, generation=2), reply_to=f"{sid}:logout")
-    assert wire.reply(f"{sid}:logout", within=30).ok
+    wire.ok(f"{sid}:logout", within=30)
     events.wait_for(
         of(second.worker_id, "session.status", sid, status=SessionStatus.DISCONNECTED, reason="logout"),
         10,
