@@ -58,6 +58,7 @@ def test_start_by_command_publishes_qr_and_status_events(workers, wire, events, 
     session = wait_until(resources_reported, 20, "the session's memory in a heartbeat")
     assert 30 < session.memory_mb < 2000  # PSS of this session's Chromium tree
     row = Worker.objects.get(pk=wid)
+    print(f"session PSS {session.memory_mb} MB, worker tree {row.memory_mb} MB")
     assert row.session_breakdown["qr_required"] == 1
     assert row.memory_mb > session.memory_mb  # the whole tree includes the session
 
