@@ -151,6 +151,10 @@ class Hub:
                 assert other.ws is not None
                 await other.ws.close()
         conn.device_id, conn.phone = device_id, device.phone
+        # The device now lives in this browser (e.g. a profile restored on another
+        # machine): frames for it must be pushed here, not queued for the old one.
+        device.browser_id = conn.browser_id
+        self.store.dirty = True
         await self.send_connected(conn, device)
         return True
 

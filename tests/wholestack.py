@@ -138,6 +138,18 @@ class WholeStack:
         wait_until(lambda: self.worker_status(worker_id) == "online", 60, f"{worker_id} to come online")
         return worker
 
+    def crash(self, worker: WorkerProcess) -> None:
+        """The worker's machine dies: SIGKILL the worker and every process under it
+        (its Playwright driver and Chromium too), nothing gets to say goodbye."""
+        import psutil
+
+        doomed = worker.descendants()
+        worker.kill()
+        for process in doomed:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
+        psutil.wait_procs(doomed, timeout=10)
+
     def restart(self, name: str) -> None:
         """Start a stopped control-plane process again (ingester, celery)."""
         self.processes[name].stop()  # also closes the log of a process that was killed

@@ -18,7 +18,7 @@ from django.utils import timezone
 from control_plane.core import transport
 from control_plane.core.errors import WorkerUnavailable
 from control_plane.messaging import media
-from control_plane.messaging.models import Message
+from control_plane.messaging.models import EarlyAck, Message
 from control_plane.sessions.models import Session
 from shared.commands import SendMessage
 from shared.envelope import Envelope
@@ -100,6 +100,8 @@ def messages_sweep(*, queued_for: timedelta = timedelta(seconds=30)) -> int:
     """Beat task body: messages left queued on connected sessions (a dispatch that
     failed after commit) or dispatched to an older route are handed over again."""
     cutoff = timezone.now() - queued_for
+    # Acks for messages this service never sent (sent from the phone itself) are not kept.
+    EarlyAck.objects.filter(received_at__lt=timezone.now() - timedelta(hours=1)).delete()
     sessions = (
         Session.objects.filter(
             status=Session.Status.CONNECTED,

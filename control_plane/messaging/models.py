@@ -97,3 +97,18 @@ class Chat(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["session", "number"], name="one_chat_per_number")]
         ordering = ["-last_message_at"]
+
+
+class EarlyAck(models.Model):
+    """An ack that arrived before the ``message.sent`` carrying its WhatsApp id (the
+    page can report delivery before the send call returns). Applied, then deleted,
+    when that message is recorded as sent."""
+
+    session = models.ForeignKey("instances.Session", on_delete=models.CASCADE, related_name="+")
+    wa_id = models.CharField(max_length=200)
+    level = models.CharField(max_length=12)
+    at = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["session", "wa_id"])]

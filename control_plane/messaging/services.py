@@ -15,7 +15,7 @@ from control_plane.core import transport
 from control_plane.core.errors import Conflict, ValidationFailed
 from control_plane.messaging import limits, media
 from control_plane.messaging.dispatch import dispatch_quietly, message_dispatch
-from control_plane.messaging.models import Chat, Message
+from control_plane.messaging.models import Chat, EarlyAck, Message
 from control_plane.messaging.progress import advance
 from control_plane.sessions.models import Session
 from control_plane.sessions.selectors import session_get
@@ -187,6 +187,9 @@ def message_record_sent(*, session_id: str, message_id: str, wa_id: str, at: Any
     if wa_id and not message.wa_id:
         message.wa_id = wa_id
         changed.append("wa_id")
+    for early in EarlyAck.objects.filter(session_id=session_id, wa_id=message.wa_id).order_by("at"):
+        changed += [f for f in advance(message, early.level, early.at) if f not in changed]
+        early.delete()
     if changed:
         message.save(update_fields=changed)
     if first_time and message.sent_at is not None:
@@ -210,12 +213,16 @@ def message_record_failed(*, session_id: str, message_id: str, code: str, reason
 
 @transaction.atomic
 def message_record_ack(*, session_id: str, wa_id: str, level: str, at: Any) -> Message | None:
+    """Delivered/read for an outgoing message; an ack for a WhatsApp id not known yet
+    is kept and applied when its ``message.sent`` arrives."""
     message = (
         Message.objects.select_for_update()
         .filter(session_id=session_id, wa_id=wa_id, direction=Message.Direction.OUT)
         .first()
     )
     if message is None:
+        if Session.objects.filter(pk=session_id).exists():
+            EarlyAck.objects.create(session_id=session_id, wa_id=wa_id, level=level, at=at)
         return None
     changed = advance(message, level, at)
     if changed:

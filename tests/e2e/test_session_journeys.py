@@ -167,7 +167,7 @@ def test_a_killed_worker_fails_over_without_a_scan(stack: WholeStack) -> None:
     first = stack.link(frank, session_id, "15551110005")
     victim = next(w for w in stack.workers if w.worker_id == first["worker"])
     time.sleep(3)  # a snapshot is uploaded right after linking
-    victim.kill()
+    stack.crash(victim)
 
     def moved() -> dict | None:
         body = frank.api.get(f"/v1/sessions/{session_id}").json()

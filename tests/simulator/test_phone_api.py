@@ -234,3 +234,24 @@ async def test_same_browser_connecting_twice_gives_the_older_socket_a_conflict(
     await second.connect()
     await first.recv("conflict")
     await second.recv("connected")
+
+
+async def test_a_profile_restored_in_another_browser_gets_its_frames_live(
+    client: TestClient, browser_factory
+):
+    """A session restored on another machine authenticates from a new browser id: acks
+    and incoming messages must be pushed there, not queued for the old browser."""
+    await client.get("/phone/15550002222/inbox")  # the recipient's phone is online
+    original = browser_factory("original0001")
+    await original.connect()
+    await original.link("15550001111")
+    await original.close()
+    restored = browser_factory("restored0001")
+    restored.identity, restored.device_id = original.identity, original.device_id
+    await restored.connect()
+    await restored.recv("connected")
+    await restored.send({"t": "send", "id": "3EB0CCCC", "to": "15550002222", "type": "text", "text": "back"})
+    assert (await restored.recv("send_result"))["ok"] is True
+    assert (await restored.recv("ack"))["ack"] == 2
+    await client.post("/phone/15550002222/send", json={"to": "15550001111", "text": "welcome back"})
+    assert (await restored.recv("msg"))["text"] == "welcome back"
