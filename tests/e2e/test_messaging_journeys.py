@@ -118,7 +118,7 @@ def test_incoming_is_stored_and_reaches_a_signed_webhook(stack: WholeStack, rece
 
 def test_a_receiver_failing_twice_gets_three_logged_attempts(stack: WholeStack, receiver: Receiver) -> None:
     receiver.statuses = [500, 500, 200]
-    customer, session_id = linked(stack, "15552220003")
+    customer, _ = linked(stack, "15552220003")
     webhook = customer.api.post(
         "/v1/webhooks", json={"url": receiver.url, "events": ["message.received"]}
     ).json()

@@ -155,10 +155,20 @@ def test_incoming_is_stored_once_counted_and_announced(
 
 def test_an_ack_that_arrives_before_the_sent_report_is_applied_when_it_comes(outgoing, connected, worker):
     source = worker.worker_id
-    publish_event(MessageAck(session_id=connected.id, generation=2, wa_id="wa-early", ack="delivered",
-                             at=T0 + timedelta(seconds=1)), source=source)
-    publish_event(MessageSent(session_id=connected.id, generation=2, message_id=outgoing.id, wa_id="wa-early",
-                              at=T0), source=source)
+    publish_event(
+        MessageAck(
+            session_id=connected.id,
+            generation=2,
+            wa_id="wa-early",
+            ack="delivered",
+            at=T0 + timedelta(seconds=1),
+        ),
+        source=source,
+    )
+    publish_event(
+        MessageSent(session_id=connected.id, generation=2, message_id=outgoing.id, wa_id="wa-early", at=T0),
+        source=source,
+    )
     run_ingester()
     outgoing.refresh_from_db()
     assert (outgoing.status, outgoing.delivered_at) == ("delivered", T0 + timedelta(seconds=1))
