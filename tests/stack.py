@@ -412,6 +412,17 @@ class EventReader:
                 )
             self.poll()
 
+    def wait_count(
+        self, predicate: Callable[[Envelope, WireModel], bool], count: int, within: float, what: str
+    ) -> list[Event]:
+        """Wait until at least ``count`` events match; returns them all."""
+        deadline = time.monotonic() + within
+        while len(found := self.matching(predicate)) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{len(found)} of {count} events {what} within {within:g}s")
+            self.poll()
+        return found
+
 
 def of(
     source: str | None = None,

@@ -103,8 +103,9 @@ class WorkerApp:
         # (Ctrl-C in a terminal, `make run` stopping) then reaches only this process and
         # cannot kill the driver, and every Chromium with it, before the snapshots are
         # taken. Playwright offers no option for it, hence the brief patch (nothing else
-        # spawns processes at this point). A killed worker still takes the driver down:
-        # it exits when its stdin pipe closes.
+        # spawns processes at this point). A killed worker still takes the driver down: it
+        # exits when its stdin pipe closes and its browsers are gone (a browser left frozen
+        # by a snapshot is killed by the next start, see kill_leftover_browsers).
         original = asyncio.create_subprocess_exec
 
         async def spawn(*args: Any, **kwargs: Any) -> asyncio.subprocess.Process:

@@ -92,5 +92,7 @@ class Heartbeat:
                 await self.beat()
             except WorkerError as exc:
                 log.warning("heartbeat failed: %s", exc)
+            except Exception:  # a bug in one beat must not stop the next ones (nor the sessions)
+                log.exception("heartbeat failed unexpectedly")
             reap_zombies()
             await asyncio.sleep(self.interval)

@@ -141,8 +141,11 @@ class SnapshotService:
         while True:
             await asyncio.sleep(tick)
             for live in registry.all():
-                if self.due(live):
-                    await self.try_upload(live)
+                try:
+                    if self.due(live):
+                        await self.try_upload(live)
+                except Exception:  # one session's bug must not end the loop for the others
+                    log.exception("session %s: periodic snapshot failed unexpectedly", live.session_id)
 
     async def upload_all(self, lives: list[LiveSession], within: float) -> int:
         """Shutdown: upload every linked session, bounded in time; returns how many were stored."""

@@ -196,9 +196,5 @@ def test_a_message_is_sent_once_even_when_the_command_comes_twice(workers, wire,
     assert event.code == "media_invalid"
     assert "command.failed" not in types_of(events.matching(of(wid, session_id=sid)))
     # Linked sessions are snapshotted again every SNAPSHOT_INTERVAL (5 s here).
-    events.wait_for(
-        lambda env, ev: len(events.matching(of(wid, "session.snapshot_stored", sid))) >= 2,
-        15,
-        "a periodic snapshot after the first one",
-    )
+    events.wait_count(of(wid, "session.snapshot_stored", sid), 2, 15, "(a periodic snapshot after the first)")
     assert all(ev.generation == 1 for _, ev in events.matching(of(wid, "session.status")))
