@@ -85,10 +85,13 @@ class PrivateRedis:
 def _redis_answers(port: int) -> bool:
     import redis
 
+    client = redis.Redis(port=port, socket_timeout=1)
     try:
-        return bool(redis.Redis(port=port, socket_timeout=1).ping())
+        return bool(client.ping())
     except redis.RedisError:
         return False
+    finally:
+        client.close()
 
 
 @dataclass
@@ -113,6 +116,7 @@ class WholeStack:
     redis: PrivateRedis | None = None
     blocker: Any = None
     customers: list[Customer] = field(default_factory=list)
+    _operator: httpx.Client | None = None
 
     def db(self) -> Any:
         """Direct database access from the test process (outside any test transaction)."""
@@ -162,13 +166,17 @@ class WholeStack:
 
     # -- operators -----------------------------------------------------------------------
     def operator(self) -> httpx.Client:
-        with httpx.Client(base_url=self.url, timeout=30) as anonymous:
-            body = {"email": "ops@e2e.test", "password": PASSWORD}
-            response = anonymous.post("/v1/auth/login", json=body)
-        assert response.status_code == 200, response.text
-        return httpx.Client(
-            base_url=self.url, timeout=60, headers={"Authorization": f"Bearer {response.json()['access']}"}
-        )
+        """The operator's client (one per stack, closed with it)."""
+        if self._operator is None:
+            with httpx.Client(base_url=self.url, timeout=30) as anonymous:
+                body = {"email": "ops@e2e.test", "password": PASSWORD}
+                response = anonymous.post("/v1/auth/login", json=body)
+            assert response.status_code == 200, response.text
+            token = response.json()["access"]
+            self._operator = httpx.Client(
+                base_url=self.url, timeout=60, headers={"Authorization": f"Bearer {token}"}
+            )
+        return self._operator
 
     def worker_status(self, worker_id: str) -> str | None:
         from control_plane.fleet.models import Worker
@@ -327,6 +335,8 @@ def whole_stack(
     finally:
         for customer in stack.customers:
             customer.close()
+        if stack._operator is not None:
+            stack._operator.close()
         for worker in stack.workers:
             worker.cleanup()
         for process in reversed(list(stack.processes.values())):
