@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from simulator import admin_api, pages, phone_api
+from simulator import admin_api, pages, phone_api, sink
 from simulator.config import SimulatorConfig
 from simulator.hub import HUB, Hub
 from simulator.ws import websocket_handler
@@ -29,6 +29,7 @@ def create_app(config: SimulatorConfig) -> web.Application:
     app.add_routes(pages.routes)
     app.add_routes(phone_api.routes)
     app.add_routes(admin_api.routes)
+    sink.setup(app)
     app.cleanup_ctx.append(_lifecycle)
     return app
 

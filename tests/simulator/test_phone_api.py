@@ -255,3 +255,17 @@ async def test_a_profile_restored_in_another_browser_gets_its_frames_live(
     assert (await restored.recv("ack"))["ack"] == 2
     await client.post("/phone/15550002222/send", json={"to": "15550001111", "text": "welcome back"})
     assert (await restored.recv("msg"))["text"] == "welcome back"
+
+
+async def test_the_webhook_sink_records_what_it_receives(client: TestClient):
+    response = await client.post(
+        "/_sim/sink/demo?status=503",
+        data=b'{"event": "x"}',
+        headers={"X-Wagate-Delivery": "dlv_1", "Content-Type": "application/json"},
+    )
+    assert response.status == 503
+    await client.post("/_sim/sink/demo", data=b"second")
+    received = await (await client.get("/_sim/sink/demo")).json()
+    assert [r["body"] for r in received] == ['{"event": "x"}', "second"]
+    assert received[0]["headers"]["X-Wagate-Delivery"] == "dlv_1"
+    assert await (await client.get("/_sim/sink/other")).json() == []
