@@ -219,8 +219,10 @@ FLEET_ENROLLMENT_TOKEN = env_str("FLEET_ENROLLMENT_TOKEN")
 if not FLEET_ENROLLMENT_TOKEN and IS_PRODUCTION:
     raise ImproperlyConfigured("FLEET_ENROLLMENT_TOKEN is not set (workers enrol with it).")
 HEARTBEAT_INTERVAL = env_int("HEARTBEAT_INTERVAL", 10)
-WORKER_MISSED_BEATS = env_int("WORKER_MISSED_BEATS", 3)
-WORKER_OFFLINE_GRACE = env_int("WORKER_OFFLINE_GRACE", 30)
+# Unhealthy after two missed beats, offline (and failed over) at the third:
+# failover starts after three missed heartbeats (issue 10's goal).
+WORKER_MISSED_BEATS = env_int("WORKER_MISSED_BEATS", 2)
+WORKER_OFFLINE_GRACE = env_int("WORKER_OFFLINE_GRACE", HEARTBEAT_INTERVAL)
 QR_MAX_CODES = env_int("QR_MAX_CODES", 6)
 WORKER_STOP_WAIT = env_float("WORKER_STOP_WAIT", 20.0)
 PAIRING_CODE_WAIT = env_float("PAIRING_CODE_WAIT", 20.0)
@@ -245,7 +247,7 @@ CELERY_BEAT_SCHEDULE["sessions-drain-tick"] = {"task": "sessions.drain_tick", "s
 CELERY_BEAT_SCHEDULE["sessions-retry-waiting"] = {"task": "sessions.retry_waiting", "schedule": 15.0}
 CELERY_BEAT_SCHEDULE["fleet-health-monitor"] = {
     "task": "fleet.health_monitor",
-    "schedule": float(env_int("HEALTH_MONITOR_INTERVAL", HEARTBEAT_INTERVAL)),
+    "schedule": float(env_int("HEALTH_MONITOR_INTERVAL", 2)),
 }
 
 # --- i18n, static -------------------------------------------------------------

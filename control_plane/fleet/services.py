@@ -20,6 +20,7 @@ from shared.ids import normalize_id
 from shared.streams import worker_alive_key
 
 log = logging.getLogger(__name__)
+LIVENESS_BEATS = 3  # the Redis liveness key outlives three missed heartbeats
 
 
 def _clean_id(raw: str) -> str:
@@ -178,7 +179,7 @@ def worker_heartbeat(
 
 
 def _mark_alive(worker_id: str) -> None:
-    ttl = settings.HEARTBEAT_INTERVAL * settings.WORKER_MISSED_BEATS
+    ttl = settings.HEARTBEAT_INTERVAL * LIVENESS_BEATS
     try:
         redis_client.client().set(worker_alive_key(worker_id), timezone.now().isoformat(), ex=ttl)
     except RedisError:

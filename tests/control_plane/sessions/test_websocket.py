@@ -11,6 +11,19 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ORIGIN = [(b"origin", b"http://127.0.0.1:8000")]
 
 
+@pytest.fixture(autouse=True)
+async def _fresh_channel_layer():
+    """Each test runs in its own event loop; the process-wide channel layer keeps Redis
+    pools bound to the loop that made them, so every test gets a layer of its own."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    layer = channel_layers.backends.pop("default", None)
+    if layer is not None:
+        await layer.close_pools()
+
+
 async def connect(path: str) -> WebsocketCommunicator:
     communicator = WebsocketCommunicator(application, path, headers=ORIGIN)
     connected, _ = await communicator.connect()
