@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from shared.types import SessionStatus
+from shared.types import ProxySpec, SessionStatus
 from worker.clients.control_plane import ControlPlaneClient
 from worker.engine import EngineError
 from worker.errors import WorkerError
@@ -92,7 +92,7 @@ class Recovery:
                 return Result(session_id, "skipped", detail="already running")
             live = self._registry.reserve(session_id, self._settings.profile_dir(session_id), generation)
             try:
-                source = await self._runner.start(live, StartOptions(restore=True))
+                source = await self._runner.start(live, _start_options(item))
             except (EngineError, WorkerError) as exc:
                 return Result(session_id, "failed", detail=f"start failed: {describe(exc)}")
         status, detail = await self._outcome(live, self._settings.recovery_timeout)
@@ -113,3 +113,12 @@ class Recovery:
                 return "failed", "a new QR scan is needed (no credentials, or they were not accepted)"
             await asyncio.sleep(POLL)
         return "failed", f"not connected after {within:g}s (status {live.status.value})"
+
+
+def _start_options(item: dict[str, Any]) -> StartOptions:
+    """Restart an assigned session as the control plane routed it: same proxy (sticky),
+    snapshot fetched when there is no local profile."""
+    proxy = ProxySpec.model_validate(item["proxy"]) if item.get("proxy") else None
+    return StartOptions(
+        proxy=proxy, qr_max=int(item.get("qr_max") or 6), restore=bool(item.get("restore", True))
+    )

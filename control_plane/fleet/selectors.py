@@ -69,16 +69,25 @@ def worker_loads(*, exclude: tuple[str, ...] = ()) -> list[WorkerLoad]:
 
 
 def worker_assigned_sessions(*, worker: Worker) -> list[dict[str, Any]]:
-    """What a (re)starting worker must restore: every session routed to it."""
-    from control_plane.sessions.models import Session
+    """What a (re)starting worker must restore: every session routed to it, with its
+    proxy (credentials included: only the worker's own token reads this) and whether
+    a snapshot is stored."""
+    from django.conf import settings
 
-    sessions = Session.objects.filter(worker=worker).order_by("created_at")
+    from control_plane.proxies.services import proxy_spec
+    from control_plane.sessions.models import Session, SessionSnapshot
+
+    sessions = Session.objects.filter(worker=worker).select_related("proxy").order_by("created_at")
+    stored = set(SessionSnapshot.objects.filter(session__in=sessions).values_list("session_id", flat=True))
     return [
         {
             "session_id": s.id,
             "generation": s.generation,
             "status": s.status,
             "phone": s.phone or None,
+            "restore": s.id in stored,
+            "qr_max": settings.QR_MAX_CODES,
+            "proxy": proxy_spec(s.proxy).model_dump() if s.proxy else None,
         }
         for s in sessions
     ]

@@ -17,6 +17,22 @@ def test_assigned_sessions_lists_only_this_workers_sessions(worker, second_worke
     assert body["count"] == 2
     assert {s["session_id"] for s in body["sessions"]} == {"a-1", "b-1"}
     assert all(s["generation"] == 1 for s in body["sessions"])
+    assert all(s["restore"] is False and s["proxy"] is None for s in body["sessions"])
+
+
+def test_assigned_sessions_carry_their_proxy_with_credentials_and_the_snapshot_flag(worker, customer_a):
+    from control_plane.proxies.services import proxy_create
+    from control_plane.sessions.models import Session, SessionSnapshot
+
+    proxy = proxy_create(host="10.0.0.5", port=3128, username="u", password="pw-123")
+    session = make_session(customer_a.user, "a-1", worker.worker_id)
+    Session.objects.filter(pk=session.pk).update(proxy=proxy)
+    SessionSnapshot.objects.create(session=session, blob_name="b", size=1, sha256="0", generation=1,
+                                   worker_id=worker.worker_id)
+    (item,) = worker.client().get(f"/v1/workers/{worker.worker_id}/sessions/assigned").json()["sessions"]
+    assert item["restore"] is True
+    assert item["proxy"] == {"server": "http://10.0.0.5:3128", "username": "u", "password": "pw-123",
+                             "proxy_id": proxy.id}
 
 
 def test_a_worker_cannot_list_another_workers_sessions(worker, second_worker):
