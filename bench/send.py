@@ -1,0 +1,152 @@
+"""Benchmark: sending through the public API, end to end.
+
+    python bench/send.py --sessions K --messages M
+
+Links K sessions on the simulator (one worker), turns the rate limits off, then:
+
+1. throughput: M text messages from 32 concurrent clients as fast as the stack
+   accepts them -> ``accepted_per_s``;
+2. latency: min(M, 1000) more at a steady offered load of 100 requests a second
+   (open loop) -> ``accept_ms`` {p50, p95, p99} of the 202;
+
+and waits until every accepted message is in its recipient's simulator inbox:
+``delivered_per_s``, ``end_to_end_ms`` {p50, p95, p99} (request sent -> inbox),
+``lost`` (accepted, never delivered) and ``duplicated``. Prints one JSON object.
+The load generator runs on the same 2 cores as the stack: run it alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from _stack import BenchStack, bench_stack, percentiles
+
+RECIPIENTS_PER_SESSION = 5
+Sent = dict[str, tuple[float, str]]  # text -> (request start, recipient)
+Line = tuple[str, str]  # (session id, phone)
+
+
+def target(lines: list[Line], n: int) -> tuple[str, str, str]:
+    """Message ``n``: round-robin over sessions, a few recipients per session."""
+    session_id, phone = lines[n % len(lines)]
+    recipient = f"1577{phone[-4:]}{(n // len(lines)) % RECIPIENTS_PER_SESSION:03d}"
+    return session_id, recipient, f"bench-{n}-{time.monotonic_ns()}"
+
+
+async def send(client: httpx.AsyncClient, lines: list[Line], n: int, sent: Sent) -> float | None:
+    """One send; the accept latency in ms, or None when it was not a 202."""
+    session_id, to, text = target(lines, n)
+    started = time.time()
+    response = await client.post(f"/v1/sessions/{session_id}/messages", json={"to": to, "text": text})
+    if response.status_code != 202:
+        return None
+    sent[text] = (started, to)
+    return (time.time() - started) * 1000
+
+
+def client(stack: BenchStack, key: str, connections: int) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    return httpx.AsyncClient(base_url=stack.url, headers={"X-Api-Key": key}, limits=limits, timeout=30)
+
+
+async def throughput(stack: BenchStack, key: str, lines: list[Line], messages: int, sent: Sent) -> float:
+    numbers = iter(range(messages))
+    accepted = 0
+
+    async def loop(http: httpx.AsyncClient) -> None:
+        nonlocal accepted
+        for n in numbers:
+            if await send(http, lines, n, sent) is not None:
+                accepted += 1
+
+    async with client(stack, key, 32) as http:
+        began = time.perf_counter()
+        await asyncio.gather(*(loop(http) for _ in range(32)))
+        return accepted / (time.perf_counter() - began)
+
+
+async def steady(
+    stack: BenchStack, key: str, lines: list[Line], count: int, offset: int, sent: Sent
+) -> list[float]:
+    latencies: list[float] = []
+
+    async def one(http: httpx.AsyncClient, n: int) -> None:
+        latency = await send(http, lines, offset + n, sent)
+        if latency is not None:
+            latencies.append(latency)
+
+    async with client(stack, key, 64) as http:
+        began = time.perf_counter()
+        tasks = []
+        for n in range(count):
+            await asyncio.sleep(max(0.0, began + n / 100 - time.perf_counter()))  # 100 requests a second
+            tasks.append(asyncio.create_task(one(http, n)))
+        await asyncio.gather(*tasks)
+    return latencies
+
+
+def delivery(stack: BenchStack, sent: Sent, timeout: float) -> dict[str, list[float]]:
+    """Poll every recipient's inbox until all sent texts arrived; text -> arrival times."""
+    recipients = {to for _, to in sent.values()}
+    deadline = time.time() + timeout
+    arrivals: dict[str, list[float]] = {}
+    while time.time() < deadline:
+        arrivals = {}
+        for recipient in recipients:
+            for message in httpx.get(f"{stack.sim_url}/phone/{recipient}/inbox", timeout=30).json():
+                if message.get("text") in sent:
+                    arrivals.setdefault(message["text"], []).append(float(message["received_at"]))
+        if len(arrivals) == len(sent):
+            break
+        time.sleep(2)
+    return arrivals
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sessions", type=int, default=1)
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--delivery-timeout", type=float, default=900.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-send-") as tmp, bench_stack(Path(tmp)) as stack:
+        stack.add_worker("1", capacity=max(args.sessions, 1))
+        api = stack.customer()
+        phones = [f"1588000{n:04d}" for n in range(args.sessions)]
+        lines = [(stack.link(api, f"line {n}", phone), phone) for n, phone in enumerate(phones)]
+        for n in range(args.sessions * RECIPIENTS_PER_SESSION):  # recipients' phones online: acks flow
+            httpx.get(f"{stack.sim_url}/phone/{target(lines, n)[1]}/inbox")
+        key = api.headers["X-Api-Key"]
+        sent: Sent = {}
+        accepted_per_s = asyncio.run(throughput(stack, key, lines, args.messages, sent))
+        latencies = asyncio.run(steady(stack, key, lines, min(args.messages, 1000), args.messages, sent))
+        arrivals = delivery(stack, sent, args.delivery_timeout)
+        first = min(started for started, _ in sent.values())
+        last = max((max(times) for times in arrivals.values()), default=first)
+        end_to_end = [(min(times) - sent[text][0]) * 1000 for text, times in arrivals.items()]
+        print(
+            json.dumps(
+                {
+                    "sessions": args.sessions,
+                    "messages": len(sent),
+                    "accepted_per_s": round(accepted_per_s, 1),
+                    "accept_ms": percentiles(latencies, 50, 95, 99),
+                    "delivered_per_s": round(len(arrivals) / max(last - first, 1e-6), 1),
+                    "end_to_end_ms": percentiles(end_to_end, 50, 95, 99),
+                    "lost": len(sent) - len(arrivals),
+                    "duplicated": sum(1 for times in arrivals.values() if len(times) > 1),
+                    "load_generator": "python httpx (asyncio) on the same 2 cores",
+                }
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()
