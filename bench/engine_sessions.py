@@ -131,8 +131,12 @@ async def link_one(started: Started, phone: str, client: httpx.AsyncClient) -> f
     _, qr, events = started
     began = time.monotonic()
     resp = await client.post(f"/phone/{phone}/scan", json={"qr": qr})
-    resp.raise_for_status()
     async for event in events:
+        if resp.status_code == 410 and isinstance(event, QrIssued):
+            # The code rotated while many sessions were starting: scan the next one, as a person would.
+            resp = await client.post(f"/phone/{phone}/scan", json={"qr": event.qr})
+        if resp.status_code != 410:
+            resp.raise_for_status()
         if isinstance(event, SessionStatusChanged) and event.status is SessionStatus.CONNECTED:
             return time.monotonic() - began
     raise RuntimeError("session ended before it connected")
