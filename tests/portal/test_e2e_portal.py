@@ -39,6 +39,7 @@ from tests.stack_web import (
     start_ingester,
     subprocess_database_url,
 )
+from worker.engine.launch import BASE_ARGS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -46,14 +47,7 @@ ARTIFACTS = ROOT / "test-artifacts" / "portal"
 OWNER_PHONE = "15550001111"
 FRIEND_PHONE = "15550002222"
 PASSWORD = "a-long-passphrase"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
+CHROMIUM_ARGS = list(BASE_ARGS)  # the flags every session gets (worker/engine/launch.py)
 SNAPSHOT_KEY = base64.b64encode(bytes(range(32))).decode()
 
 

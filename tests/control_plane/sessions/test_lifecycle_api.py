@@ -213,3 +213,9 @@ def test_pairing_code_needs_a_waiting_session_and_a_valid_phone(customer_a, sess
     response = customer_a.key_client().post(url, {"phone": "call me"}, format="json")
     assert response.status_code == 400
     assert "phone" in response.json()["error"]["details"]["fields"]
+
+
+def test_the_session_model_knows_exactly_the_wire_statuses():
+    from shared.types import SessionStatus
+
+    assert {(s.name, s.value) for s in Session.Status} == {(s.name, s.value) for s in SessionStatus}
