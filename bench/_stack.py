@@ -134,6 +134,8 @@ def _gunicorn(env: dict[str, str], log_path: Path, port: int) -> Process:
         env.get("BENCH_GUNICORN_THREADS", "4"),
         "--worker-class",
         "gthread",
+        "--keep-alive",
+        "20",
         "--log-level",
         "warning",
     ]
@@ -183,12 +185,16 @@ def bench_stack(
         "SNAPSHOT_DIR": str(logs / "snapshots"),
         "MEDIA_DIR": str(logs / "media"),
         "DB_POOL_MAX": "8",
+        "WAGATE_DATA_DIR": str(logs),
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
         **settings,
     }
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
+    )
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
     )
     subprocess.run(
         [

@@ -43,7 +43,17 @@ async def send(client: httpx.AsyncClient, lines: list[Line], n: int, sent: Sent)
     """One send; the accept latency in ms, or None when it was not a 202."""
     session_id, to, text = target(lines, n)
     started = time.time()
-    response = await client.post(f"/v1/sessions/{session_id}/messages", json={"to": to, "text": text})
+    for attempt in range(3):
+        try:  # the Idempotency-Key makes a retry after a dropped connection safe
+            response = await client.post(
+                f"/v1/sessions/{session_id}/messages",
+                json={"to": to, "text": text},
+                headers={"Idempotency-Key": text},
+            )
+            break
+        except httpx.TransportError:
+            if attempt == 2:
+                return None
     if response.status_code != 202:
         return None
     sent[text] = (started, to)

@@ -13,6 +13,7 @@ from control_plane.core.pagination import CursorPagination
 from control_plane.core.parsers import StrictJSONParser
 from control_plane.messaging import selectors, services
 from control_plane.messaging.models import Message
+from control_plane.messaging.render import message_json
 
 MAX_TEXT = 65536
 
@@ -93,7 +94,7 @@ class SessionMessagesApi(DeveloperApi):
         paginator = CursorPagination()
         paginator.ordering = ("-created_at", "-id")
         page = paginator.paginate_queryset(messages, request, view=self)
-        return paginator.get_paginated_response(MessageOutput(page, many=True).data)
+        return paginator.get_paginated_response([message_json(m) for m in page])
 
     @extend_schema(
         request=SendInput,
@@ -128,11 +129,14 @@ class SessionMessagesApi(DeveloperApi):
         headers = {} if created else {"Idempotent-Replayed": "true"}
         if wait:
             message = services.message_send_and_wait(message=message)
-            return Response(MessageOutput(message).data, status=status.HTTP_200_OK, headers=headers)
-        return Response(MessageOutput(message).data, status=status.HTTP_202_ACCEPTED, headers=headers)
+            return Response(message_json(message), status=status.HTTP_200_OK, headers=headers)
+        body = message_json(message)
+        if created:
+            body["status"] = "queued"  # API.md: the 202 says accepted into the queue; GET shows progress
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers=headers)
 
 
 class MessageDetailApi(DeveloperApi):
     @extend_schema(responses={200: MessageOutput})
     def get(self, request: Request, message_id: str) -> Response:
-        return Response(MessageOutput(selectors.message_get(user=request.user, message_id=message_id)).data)
+        return Response(message_json(selectors.message_get(user=request.user, message_id=message_id)))

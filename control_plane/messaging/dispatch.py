@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -49,6 +50,28 @@ def _command(message: Message, session: Session) -> SendMessage:
     )
 
 
+def dispatchable(session: Session) -> bool:
+    return session.status == Session.Status.CONNECTED and bool(session.worker_id)
+
+
+def mark_dispatched(message: Message, session: Session) -> None:
+    """Fields of a message handed to ``session``'s current route (not saved here)."""
+    message.status = Message.Status.DISPATCHED
+    message.last_dispatched_at = timezone.now()
+    message.dispatched_at = message.dispatched_at or message.last_dispatched_at
+    message.dispatch_count += 1
+    message.dispatched_generation = session.generation
+
+
+def hand_over_quietly(message: Message, session: Session) -> None:
+    """Put a freshly accepted message on its worker's stream. A Redis failure here leaves
+    it for the sweeper, which hands over unconfirmed messages again."""
+    try:
+        transport.send_command(worker_id=session.worker_id, command=_command(message, session))
+    except WorkerUnavailable as exc:
+        log.warning("message %s not handed over yet: %s", message.id, exc)
+
+
 def message_dispatch(*, message_id: str, reply: bool = False) -> Envelope | None:
     """Send one pending message to its session's worker if the session is connected.
 
@@ -59,16 +82,21 @@ def message_dispatch(*, message_id: str, reply: bool = False) -> Envelope | None
         if message is None:
             return None
         session = Session.objects.get(pk=message.session_id)
-        if session.status != Session.Status.CONNECTED or not session.worker_id:
+        if not dispatchable(session):
             return None  # it waits; the session's next "connected" dispatches it
         envelope = transport.send_command(
             worker_id=session.worker_id, command=_command(message, session), reply=reply
         )
-        message.status = Message.Status.DISPATCHED
-        message.dispatched_at = message.dispatched_at or timezone.now()
-        message.dispatch_count += 1
-        message.dispatched_generation = session.generation
-        message.save(update_fields=["status", "dispatched_at", "dispatch_count", "dispatched_generation"])
+        mark_dispatched(message, session)
+        message.save(
+            update_fields=[
+                "status",
+                "dispatched_at",
+                "last_dispatched_at",
+                "dispatch_count",
+                "dispatched_generation",
+            ]
+        )
     return envelope
 
 
@@ -97,19 +125,23 @@ def messages_redispatch(*, session_id: str) -> int:
 
 
 def messages_sweep(*, queued_for: timedelta = timedelta(seconds=30)) -> int:
-    """Beat task body: messages left queued on connected sessions (a dispatch that
-    failed after commit) or dispatched to an older route are handed over again."""
-    cutoff = timezone.now() - queued_for
+    """Beat task body: hand over again what may not have reached a worker — messages
+    left queued on connected sessions, dispatched to an older route, or handed over
+    but unconfirmed for ``MESSAGE_REDISPATCH_AFTER`` (a Redis failure at hand-over).
+    The worker skips an id it already sent, so a repeat is harmless."""
+    now = timezone.now()
     # Acks for messages this service never sent (sent from the phone itself) are not kept.
-    EarlyAck.objects.filter(received_at__lt=timezone.now() - timedelta(hours=1)).delete()
-    sessions = (
-        Session.objects.filter(
-            status=Session.Status.CONNECTED,
-            worker__isnull=False,
-            messages__status__in=PENDING,
-            messages__created_at__lt=cutoff,
-        )
-        .distinct()
-        .values_list("id", flat=True)
-    )
-    return sum(messages_redispatch(session_id=session_id) for session_id in sessions)
+    EarlyAck.objects.filter(received_at__lt=now - timedelta(hours=1)).delete()
+    connected = Session.objects.filter(status=Session.Status.CONNECTED, worker__isnull=False)
+    waiting = connected.filter(messages__status__in=PENDING, messages__created_at__lt=now - queued_for)
+    count = sum(messages_redispatch(session_id=s) for s in waiting.distinct().values_list("id", flat=True))
+    unconfirmed = Message.objects.filter(
+        direction=Message.Direction.OUT,
+        status=Message.Status.DISPATCHED,
+        session__in=connected,
+        last_dispatched_at__lt=now - timedelta(seconds=settings.MESSAGE_REDISPATCH_AFTER),
+    ).order_by("created_at", "id")
+    for message_id in unconfirmed.values_list("id", flat=True)[:500]:
+        dispatch_quietly(message_id)
+        count += 1
+    return count

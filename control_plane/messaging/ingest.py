@@ -8,34 +8,12 @@ WhatsApp id is stored once).
 
 from __future__ import annotations
 
-from typing import Any
-
 from control_plane.messaging import services
-from control_plane.messaging.models import Message
+from control_plane.messaging.render import message_json
 from control_plane.sessions.models import Session
 from control_plane.sessions.realtime import announce
 from shared.envelope import Envelope
 from shared.events import MessageAck, MessageFailed, MessageReceived, MessageSent
-
-
-def message_data(message: Message) -> dict[str, Any]:
-    return {
-        "id": message.id,
-        "direction": message.direction,
-        "chat": message.chat,
-        "to": message.to_number,
-        "from": message.from_number,
-        "type": message.kind,
-        "text": message.text,
-        "caption": message.caption,
-        "status": message.status,
-        "wa_id": message.wa_id,
-        "error": message.error or None,
-        "created_at": message.created_at.isoformat() if message.created_at else None,
-        "sent_at": message.sent_at.isoformat() if message.sent_at else None,
-        "delivered_at": message.delivered_at.isoformat() if message.delivered_at else None,
-        "read_at": message.read_at.isoformat() if message.read_at else None,
-    }
 
 
 def on_received(envelope: Envelope, event: MessageReceived) -> None:
@@ -53,7 +31,7 @@ def on_received(envelope: Envelope, event: MessageReceived) -> None:
         at=event.timestamp,
     )
     if message is not None:
-        announce(session.owner_id, session.id, "message.received", message_data(message))
+        announce(session.owner_id, session.id, "message.received", message_json(message))
 
 
 def on_sent(envelope: Envelope, event: MessageSent) -> None:
@@ -61,7 +39,7 @@ def on_sent(envelope: Envelope, event: MessageSent) -> None:
         session_id=event.session_id, message_id=event.message_id, wa_id=event.wa_id, at=event.at
     )
     if message is not None and not event.duplicate:
-        announce(message.owner_id, message.session_id, "message.sent", message_data(message))
+        announce(message.owner_id, message.session_id, "message.sent", message_json(message))
 
 
 def on_failed(envelope: Envelope, event: MessageFailed) -> None:
@@ -69,7 +47,7 @@ def on_failed(envelope: Envelope, event: MessageFailed) -> None:
         session_id=event.session_id, message_id=event.message_id, code=event.code, reason=event.reason
     )
     if message is not None:
-        announce(message.owner_id, message.session_id, "message.failed", message_data(message))
+        announce(message.owner_id, message.session_id, "message.failed", message_json(message))
 
 
 def on_ack(envelope: Envelope, event: MessageAck) -> None:
@@ -81,5 +59,5 @@ def on_ack(envelope: Envelope, event: MessageAck) -> None:
             message.owner_id,
             message.session_id,
             "message.ack",
-            {**message_data(message), "ack": event.ack.value},
+            {**message_json(message), "ack": event.ack.value},
         )

@@ -14,7 +14,12 @@ from django.utils import timezone
 from control_plane.core import transport
 from control_plane.core.errors import Conflict, ValidationFailed
 from control_plane.messaging import limits, media
-from control_plane.messaging.dispatch import dispatch_quietly, message_dispatch
+from control_plane.messaging.dispatch import (
+    dispatchable,
+    hand_over_quietly,
+    mark_dispatched,
+    message_dispatch,
+)
 from control_plane.messaging.models import Chat, EarlyAck, Message
 from control_plane.messaging.progress import advance
 from control_plane.sessions.models import Session
@@ -117,15 +122,18 @@ def message_send(
             len(content.content),
         )
         message.media_blob = media.store(message.id, content)
+    handing_over = dispatch and dispatchable(session)
+    if handing_over:
+        # Recorded as handed over in the same single write: the send path costs one
+        # database round trip. If the hand-over below fails, the sweeper re-sends it.
+        mark_dispatched(message, session)
     try:
-        with transaction.atomic():
-            message.save(force_insert=True)
-            if dispatch:
-                transaction.on_commit(lambda: dispatch_quietly(message.id))
-
+        message.save(force_insert=True)  # committed here (no outer transaction in a request)
     except IntegrityError:  # a concurrent request with the same Idempotency-Key won
         media.discard(message.media_blob)
         return Message.objects.get(owner=user, idempotency_key=idempotency_key), False
+    if handing_over:
+        transaction.on_commit(lambda: hand_over_quietly(message, session))
     return message, True
 
 

@@ -67,6 +67,8 @@ def processes(env: dict[str, str]) -> list[Proc]:
                 "-",
                 "--graceful-timeout",
                 "10",
+                "--keep-alive",
+                "20",
             ],
         ),
         Proc(

@@ -27,12 +27,17 @@ def test_assigned_sessions_carry_their_proxy_with_credentials_and_the_snapshot_f
     proxy = proxy_create(host="10.0.0.5", port=3128, username="u", password="pw-123")
     session = make_session(customer_a.user, "a-1", worker.worker_id)
     Session.objects.filter(pk=session.pk).update(proxy=proxy)
-    SessionSnapshot.objects.create(session=session, blob_name="b", size=1, sha256="0", generation=1,
-                                   worker_id=worker.worker_id)
+    SessionSnapshot.objects.create(
+        session=session, blob_name="b", size=1, sha256="0", generation=1, worker_id=worker.worker_id
+    )
     (item,) = worker.client().get(f"/v1/workers/{worker.worker_id}/sessions/assigned").json()["sessions"]
     assert item["restore"] is True
-    assert item["proxy"] == {"server": "http://10.0.0.5:3128", "username": "u", "password": "pw-123",
-                             "proxy_id": proxy.id}
+    assert item["proxy"] == {
+        "server": "http://10.0.0.5:3128",
+        "username": "u",
+        "password": "pw-123",
+        "proxy_id": proxy.id,
+    }
 
 
 def test_a_worker_cannot_list_another_workers_sessions(worker, second_worker):

@@ -271,3 +271,22 @@ def test_history_filters_and_paginates(customer_a, connected):
     assert len(page["results"]) == 2 and page["next"]
     assert len(client.get(page["next"]).json()["results"]) == 2
     assert client.get(f"{base}?direction=sideways").status_code == 400
+
+
+def test_the_rendered_message_matches_the_documented_schema(customer_a, connected):
+    from control_plane.messaging.apis import MessageOutput
+    from control_plane.messaging.render import message_json
+
+    message = Message.objects.create(
+        session=connected,
+        owner=customer_a.user,
+        direction="out",
+        chat="1555000",
+        to_number="1555000",
+        text="x",
+        status="queued",
+    )
+    assert set(message_json(message)) == set(MessageOutput(message).data)
+    documented = MessageOutput(message).data
+    for field in ("id", "session", "to", "from", "type", "status", "error"):
+        assert message_json(message)[field] == documented[field], field

@@ -6,7 +6,7 @@ from channels.testing.websocket import WebsocketCommunicator
 from control_plane.config.asgi import application
 from control_plane.sessions import realtime
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
 
 ORIGIN = [(b"origin", b"http://127.0.0.1:8000")]
 
@@ -59,6 +59,7 @@ async def test_unauthenticated_or_forged_tokens_are_closed():
         communicator = WebsocketCommunicator(application, path, headers=ORIGIN)
         connected, code = await communicator.connect()
         assert not connected and code == 4401
+        await communicator.disconnect()  # let the refused consumer finish before the loop closes
 
 
 async def test_subscribing_to_another_customers_session_is_refused(two_customers):
@@ -73,6 +74,7 @@ async def test_subscribing_to_another_customers_session_is_refused(two_customers
     )
     connected, code = await communicator.connect()
     assert not connected and code == 4404
+    await communicator.disconnect()
 
 
 async def test_a_session_filter_passes_only_that_session(two_customers):
@@ -100,6 +102,7 @@ async def test_a_foreign_origin_is_refused(two_customers):
     )
     connected, _ = await communicator.connect()
     assert not connected
+    await communicator.disconnect()
 
 
 async def test_the_channel_layer_survives_more_than_five_quiet_seconds():
