@@ -23,7 +23,7 @@ from control_plane.messaging.dispatch import (
 from control_plane.messaging.models import Chat, EarlyAck, Message
 from control_plane.messaging.progress import advance
 from control_plane.sessions.models import Session
-from control_plane.sessions.selectors import session_get
+from control_plane.sessions.selectors import session_for_send
 from shared.ids import normalize_phone
 
 ACCEPTING = (Session.Status.CONNECTED, Session.Status.RECONNECTING)
@@ -94,7 +94,7 @@ def message_send(
     number = _phone(to)
     if kind == Message.Kind.TEXT and not (text or "").strip():
         raise ValidationFailed("A text message needs text.", details={"fields": {"text": ["required"]}})
-    session = session_get(user=user, session_id=session_id)
+    session = session_for_send(user=user, session_id=session_id)
     if session.status not in ACCEPTING:
         raise Conflict(
             f"The session is {session.status}; connect it before sending.", details={"status": session.status}

@@ -82,3 +82,16 @@ def _problematic() -> Q:
         | Q(status__in=[Session.Status.CONNECTING, Session.Status.RECONNECTING], updated_at__lt=stuck_before)
         | (Q(status=Session.Status.DISCONNECTED) & ~Q(last_disconnect_reason__in=expected))
     )
+
+
+def session_for_send(*, user: Any, session_id: str) -> Session:
+    """The few fields the send path needs, without ordering: the hottest query of the
+    API (a full session row costs ~1 ms of CPU in the ORM on these machines)."""
+    found = list(
+        Session.objects.only("id", "owner_id", "status", "worker_id", "generation", "phone")
+        .filter(pk=normalize_id(session_id), owner=user)
+        .order_by()[:1]
+    )
+    if not found:
+        raise NotFound("No such session.")
+    return found[0]
