@@ -103,6 +103,25 @@ def all_reconnected_since(api: httpx.Client, sessions: list[str], since: float, 
     raise SystemExit(f"sessions not all reconnected within {timeout} s")
 
 
+def phases(api: httpx.Client, sessions: list[str], since: float) -> dict[str, float]:
+    """Where a failover's time went: ``detect_s`` (crash -> first session marked
+    ``reconnecting``, i.e. the worker declared lost) and ``restore_s`` (from then until
+    the last session is ``connected`` again)."""
+    from datetime import datetime
+
+    def at(entry: dict) -> float:
+        return datetime.fromisoformat(entry["created_at"].replace("Z", "+00:00")).timestamp()
+
+    lost_at, connected_at = [], []
+    for session_id in sessions:
+        history = api.get(f"/v1/sessions/{session_id}/events?limit=10").json()["results"]
+        fresh = [e for e in history if at(e) >= since]
+        lost_at += [at(e) for e in fresh if e["to_status"] == "reconnecting"]
+        connected_at += [at(e) for e in fresh if e["to_status"] == "connected"]
+    first_lost = min(lost_at)
+    return {"detect_s": round(first_lost - since, 2), "restore_s": round(max(connected_at) - first_lost, 2)}
+
+
 def crash(worker) -> None:  # type: ignore[no-untyped-def]
     doomed = worker.descendants()
     worker.kill()
@@ -143,8 +162,10 @@ def main() -> None:
         operator.post(f"/v1/workers/{a.worker_id}/drain/cancel")
         time.sleep(max(3, args.heartbeat))  # A heartbeats as online again; B took fresh snapshots
 
+        crashed = time.time()
         crash(b)
         failover_s = all_connected_on(api, sessions, a.worker_id, 900)
+        failover_phases = phases(api, sessions, crashed)
 
         a.terminate()
         restarted = time.time()
@@ -162,6 +183,7 @@ def main() -> None:
                     "drain_s": drain_s,
                     "failover_s": failover_s,
                     "failover_goal_s": 3 * args.heartbeat + 10,
+                    **{f"failover_{name}": value for name, value in failover_phases.items()},
                     "restart_restore_s": restart_restore_s,
                     "messages_accepted": len(stream.accepted),
                     "lost": lost,

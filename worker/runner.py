@@ -62,6 +62,8 @@ class SessionRunner:
         except BaseException:
             self._end(live)
             raise
+        if source != "none":
+            self._snapshots.defer_first_upload(live)
         runtime = SessionRuntime(
             session_id=live.session_id,
             profile_dir=live.profile_dir,
@@ -151,7 +153,7 @@ class SessionRunner:
             return
         await self._outbox.publish(event)
         connected = isinstance(event, SessionStatusChanged) and event.status is SessionStatus.CONNECTED
-        if connected and not live.uploaded:
+        if connected and live.upload_on_connect and not live.uploaded:
             self._snapshots.schedule_upload(live)
 
 

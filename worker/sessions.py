@@ -43,6 +43,7 @@ class LiveSession:
     stop_reason: str | None = None  # the reason a session.stop asked for
     linked: bool = False  # reached ``connected`` during this run
     uploaded: bool = False  # a snapshot was uploaded during this run
+    upload_on_connect: bool = True  # False when the run began from a linked profile
     last_snapshot_at: float | None = None  # monotonic
     started_at: float = field(default_factory=time.monotonic)
     connected: asyncio.Event = field(default_factory=asyncio.Event)

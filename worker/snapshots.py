@@ -1,8 +1,11 @@
 """Encrypted profile snapshots: when to upload them, and restoring one into a profile.
 
-A held session's profile is uploaded after it first reaches ``connected``
-in a run, every ``SNAPSHOT_INTERVAL`` while it stays linked, on a
-``session.snapshot`` command and at shutdown. A session told to start with
+A held session's profile is uploaded after it is linked by a scan or a
+pairing code, every ``SNAPSHOT_INTERVAL`` while it stays linked, on a
+``session.snapshot`` command and at shutdown. A session that came up from a
+linked profile (a restart, a restore) waits a spread-out while for its first
+upload: the control plane's copy still links, and a restore storm of K
+sessions snapshotting as they connect halved how fast they came back. A session told to start with
 no local profile is restored from the control plane's copy.
 """
 
@@ -12,6 +15,7 @@ import asyncio
 import hashlib
 import logging
 import os
+import random
 import time
 from pathlib import Path
 
@@ -31,6 +35,7 @@ log = logging.getLogger(__name__)
 KEY_FILE = "snapshot.key"
 UPLOAD_CONCURRENCY = 2  # each snapshot compresses a profile: keep the cores for the sessions
 LINKED = (SessionStatus.CONNECTED, SessionStatus.RECONNECTING)
+FIRST_UPLOAD_AFTER_RESTORE = (60.0, 180.0)  # seconds, spread at random
 
 
 def resolve_key(settings: WorkerSettings) -> bytes:
@@ -121,6 +126,13 @@ class SnapshotService:
         task = asyncio.create_task(self.try_upload(live), name=f"snapshot-{live.session_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def defer_first_upload(self, live: LiveSession) -> None:
+        """A run from a linked profile: no upload on connect; the periodic one comes due
+        between one and three minutes from now (never later than the interval)."""
+        live.upload_on_connect = False
+        delay = min(random.uniform(*FIRST_UPLOAD_AFTER_RESTORE), self.interval)
+        live.last_snapshot_at = time.monotonic() - self.interval + delay
 
     async def download_into(self, session_id: str, profile_dir: Path) -> bool:
         """Restore the stored snapshot into ``profile_dir``; False when there is none."""

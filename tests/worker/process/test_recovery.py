@@ -133,6 +133,10 @@ def test_a_second_worker_restores_the_session_from_the_first_workers_snapshot(
     send = SendMessage(session_id=sid, generation=2, message_id="m-9", to=new_phone(), text="moved")
     wire.send(second.worker_id, send, reply_to=f"{sid}:send")
     wire.ok(f"{sid}:send", within=60)
+    # Restored from a linked profile: no upload as it connects (a restore storm would
+    # spend half its CPU compressing profiles); the first one comes minutes later.
+    time.sleep(2)
+    assert not events.matching(of(second.worker_id, "session.snapshot_stored", sid))
     # A snapshot on demand (before a drain moves it again) is stored at the new generation.
     wire.send(second.worker_id, SnapshotSession(session_id=sid, generation=2), reply_to=f"{sid}:snap")
     snapshot = wire.reply(f"{sid}:snap", within=60)
