@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -83,7 +85,8 @@ def all_connected_on(api: httpx.Client, sessions: list[str], worker_id: str, tim
         if all(b["status"] == "connected" and b["worker"] == worker_id for b in bodies):
             return round(time.monotonic() - began, 2)
         time.sleep(0.25)
-    raise SystemExit(f"sessions not all connected on {worker_id} within {timeout} s")
+    where = Counter((b["status"], b["worker"]) for b in bodies)
+    raise SystemExit(f"sessions not all connected on {worker_id} within {timeout} s: {dict(where)}")
 
 
 def all_reconnected_since(api: httpx.Client, sessions: list[str], since: float, timeout: float) -> float:
@@ -139,11 +142,20 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--heartbeat", type=int, default=10)
     parser.add_argument("--start-concurrency", default="2")
+    parser.add_argument("--keep-logs", action="store_true", help="keep the stack's logs (path on stderr)")
     args = parser.parse_args()
-    with (
-        tempfile.TemporaryDirectory(prefix="bench-failover-") as tmp,
-        bench_stack(Path(tmp), heartbeat=args.heartbeat, DRAIN_CONCURRENCY="4") as stack,
-    ):
+    tmp = tempfile.mkdtemp(prefix="bench-failover-")
+    if args.keep_logs:
+        print(f"logs: {tmp}", file=sys.stderr)
+    try:
+        run(args, Path(tmp))
+    finally:
+        if not args.keep_logs:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, tmp: Path) -> None:
+    with bench_stack(tmp, heartbeat=args.heartbeat, DRAIN_CONCURRENCY="4") as stack:
         extra = {"START_CONCURRENCY": args.start_concurrency}
         a = stack.add_worker("a", capacity=args.sessions, **extra)
         api, operator = stack.customer(), stack.operator()

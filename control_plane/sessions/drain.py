@@ -5,9 +5,12 @@ to the old worker; (2) the old worker stops it, taking a final snapshot (which
 carries the ids of every message it sent); (3) it is started on the best other
 worker from that snapshot; (4) the move is done when the session reports
 ``connected`` there. At most ``DRAIN_CONCURRENCY`` moves are between (1) and
-(4) at a time. A session that no other worker can take (no room, or its phone
-proxy lives on the draining worker) is left running and its move marked failed.
-When the worker holds no session it is ``drained`` and can be stopped.
+(4) at a time. While no other worker has room (or none answers its heartbeats
+in time, as happens to a busy one) the move waits, pending with the reason, and
+is tried again every tick; the session keeps running meanwhile. A session whose
+phone proxy lives on the draining worker cannot move: it is left running and
+its move marked failed. When the worker holds no session it is ``drained`` and
+can be stopped.
 """
 
 from __future__ import annotations
@@ -86,25 +89,32 @@ def moves_progress() -> None:
             )
 
 
-def _has_target(session: Session, worker_id: str) -> str | None:
-    """Why no other worker could take the session now, or None if one can."""
+NO_ROOM = "waiting: no other worker has room; the session keeps running here"
+
+
+def _immovable(session: Session, worker_id: str) -> str | None:
+    """Why the session can never leave this worker, or None."""
     proxy = session.proxy
     if proxy is not None and proxy.source == "adb" and proxy.worker_id == worker_id:
         return "its phone proxy is attached to this worker"
-    if not scoring.rank(selectors.worker_loads(exclude=(worker_id,))):
-        return "no other worker has room"
     return None
 
 
-def _start_move(move: SessionMove) -> None:
+def _start_move(move: SessionMove) -> bool:
+    """Start one pending move; False when it has to wait for room (it stays pending)."""
     session = Session.objects.select_related("proxy").filter(pk=move.session_id).first()
     if session is None or session.worker_id != move.from_worker_id:
         _finish(move, M.DONE if session else M.CANCELLED, "the session already left this worker")
-        return
-    blocker = _has_target(session, move.from_worker_id)
+        return True
+    blocker = _immovable(session, move.from_worker_id)
     if blocker:
         _finish(move, M.FAILED, f"left running: {blocker}")
-        return
+        return True
+    if not scoring.rank(selectors.worker_loads(exclude=(move.from_worker_id,))):
+        if move.detail != NO_ROOM:
+            move.detail = NO_ROOM
+            move.save(update_fields=["detail"])
+        return False
     move.state, move.started_at = M.STOPPING, timezone.now()
     move.save(update_fields=["state", "started_at"])
     with transaction.atomic():
@@ -122,8 +132,9 @@ def _start_move(move: SessionMove) -> None:
         except WorkerUnavailable as exc:
             target = None
             log.warning("drain of %s: %s", session.id, exc)
-    move.to_worker_id, move.state = target or "", M.STARTING
-    move.save(update_fields=["to_worker_id", "state"])
+    move.to_worker_id, move.state, move.detail = target or "", M.STARTING, ""
+    move.save(update_fields=["to_worker_id", "state", "detail"])
+    return True
 
 
 def _stop_with_snapshot(session: Session) -> bool:
@@ -149,7 +160,8 @@ def _drain_worker(worker: Worker) -> None:
         from_worker_id=worker.id, reason=SessionMove.Reason.DRAIN, state=M.PENDING
     ).order_by("created_at", "id")
     for move in pending[: max(0, settings.DRAIN_CONCURRENCY - in_flight)]:
-        _start_move(move)
+        if not _start_move(move):
+            break  # no room anywhere: the next tick tries again
     busy = SessionMove.objects.filter(from_worker_id=worker.id, state__in=[M.PENDING, *IN_FLIGHT]).exists()
     if not busy and not Session.objects.filter(worker=worker).exists() and worker.drained_at is None:
         Worker.objects.filter(pk=worker.pk).update(drained_at=timezone.now())

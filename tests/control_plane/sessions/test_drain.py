@@ -76,15 +76,27 @@ def test_a_drain_moves_sessions_two_at_a_time_and_ends_drained(
     assert any("drain" in reason for reason in history)
 
 
-def test_with_nowhere_to_go_sessions_keep_running_and_the_move_says_why(customer_a, operator, worker):
+def test_with_nowhere_to_go_sessions_keep_running_and_the_move_waits_for_room(
+    customer_a, operator, worker, request
+):
     session = linked(customer_a.user, worker.worker_id, "stuck")
     operator.jwt_client().post(f"/v1/workers/{worker.worker_id}/drain")
+    drain_tick()
     drain_tick()
     session.refresh_from_db()
     assert (session.status, session.worker_id) == ("connected", worker.worker_id)
     move = SessionMove.objects.get(session=session)
-    assert move.state == "failed" and "no other worker has room" in move.detail
+    assert move.state == "pending" and "no other worker has room" in move.detail
     assert worker_commands(worker.worker_id) == []
+    report = operator.jwt_client().get(f"/v1/workers/{worker.worker_id}/drain").json()
+    assert (report["state"], report["sessions_left"]) == ("draining", 1)
+
+    # A worker with room comes online: the next tick moves the session.
+    newcomer = request.getfixturevalue("second_worker")
+    drain_tick()
+    move.refresh_from_db()
+    assert (move.state, move.to_worker_id, move.detail) == ("starting", newcomer.worker_id, "")
+    assert Session.objects.get(pk=session.pk).worker_id == newcomer.worker_id
 
 
 def test_a_session_on_a_phone_of_the_draining_worker_is_left_running(
