@@ -21,6 +21,7 @@ No fixtures here; Django is imported lazily.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -30,6 +31,7 @@ from typing import IO
 from urllib.parse import quote
 
 import httpx
+import psutil
 
 from tests.stack import ROOT, free_port, redis_client, wait_until
 
@@ -102,6 +104,8 @@ class Process:
     _log: IO[bytes]
 
     def stop(self, within: float = 15.0) -> int:
+        """Terminate (then kill) the process; children it left behind are killed too."""
+        children = self._descendants()
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -109,8 +113,23 @@ class Process:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
+        _kill_all(children)
         self._log.close()
         return self.process.returncode
+
+    def kill_tree(self) -> None:
+        """SIGKILL the process and everything under it, as when its machine or container
+        dies (killing only the parent would orphan, say, Celery's pool processes)."""
+        children = self._descendants()
+        self.process.kill()
+        _kill_all(children)
+        self.process.wait(10)
+
+    def _descendants(self) -> list[psutil.Process]:
+        try:
+            return psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
 
     @property
     def alive(self) -> bool:
@@ -122,6 +141,13 @@ class Process:
         except FileNotFoundError:
             return ""
         return f"----- {self.name} -----\n" + "\n".join(text.splitlines()[-lines:])
+
+
+def _kill_all(processes: list[psutil.Process]) -> None:
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    psutil.wait_procs(processes, timeout=10)
 
 
 def _spawn(name: str, cmd: list[str], env: dict[str, str], log_path: Path) -> Process:

@@ -5,8 +5,6 @@ every accepted message is delivered exactly once."""
 from __future__ import annotations
 
 import json
-import os
-import signal
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -132,7 +130,7 @@ def test_killed_ingester_and_celery_lose_and_duplicate_nothing(stack: WholeStack
         traffic = Traffic(stack, lines).start()
         time.sleep(3)
         for name in ("ingester", "celery"):
-            os.kill(stack.processes[name].process.pid, signal.SIGKILL)
+            stack.processes[name].kill_tree()  # kill -9, pool processes included
         time.sleep(4)  # sends keep being accepted; events and tasks wait in Redis
         stack.restart("ingester")
         stack.restart("celery")
