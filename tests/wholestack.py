@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -158,6 +159,30 @@ class WholeStack:
         """Start a stopped control-plane process again (ingester, celery)."""
         self.processes[name].stop()  # also closes the log of a process that was killed
         self.processes[name] = _START[name](self.env, self.logs / f"{name}.log")
+
+    @contextlib.contextmanager
+    def supervised(self) -> Iterator[list[str]]:
+        """Restart control-plane processes that exit, as docker-compose's
+        ``restart: unless-stopped`` (and ``make run``) do in a real deployment; yields
+        the names restarted, so a test can say which needed it."""
+        restarted: list[str] = []
+        done = threading.Event()
+
+        def watch() -> None:
+            while not done.wait(0.5):
+                for name in _START:
+                    process = self.processes.get(name)
+                    if process is not None and not process.alive:
+                        restarted.append(name)
+                        self.restart(name)
+
+        watcher = threading.Thread(target=watch, name="supervisor", daemon=True)
+        watcher.start()
+        try:
+            yield restarted
+        finally:
+            done.set()
+            watcher.join(30)
 
     def logs_tail(self) -> str:
         parts = [p.log_tail(40) for p in self.processes.values()]

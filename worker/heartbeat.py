@@ -89,6 +89,7 @@ class Heartbeat:
         """Fresh figures if they come within MEASURE_WAIT, else the last ones (None at first)."""
         if self._measuring is None or self._measuring.done():
             loop = asyncio.get_running_loop()
+            # The executor lives as long as the process: the last beat at shutdown needs it.
             self._measuring = loop.run_in_executor(self._measurer, self._measure, lives)
         try:
             self._usage = await asyncio.wait_for(asyncio.shield(self._measuring), MEASURE_WAIT)
@@ -117,16 +118,13 @@ class Heartbeat:
     async def run(self) -> None:
         """Forever: beat, reap Chromium's zombies, sleep until the next beat is due.
         Failures are logged, never fatal."""
-        try:
-            while True:
-                began = time.monotonic()
-                try:
-                    await self.beat()
-                except WorkerError as exc:
-                    log.warning("heartbeat failed: %s", exc)
-                except Exception:  # a bug in one beat must not stop the next ones (nor the sessions)
-                    log.exception("heartbeat failed unexpectedly")
-                reap_zombies()
-                await asyncio.sleep(max(0.0, self.interval - (time.monotonic() - began)))
-        finally:
-            self._measurer.shutdown(wait=False, cancel_futures=True)
+        while True:
+            began = time.monotonic()
+            try:
+                await self.beat()
+            except WorkerError as exc:
+                log.warning("heartbeat failed: %s", exc)
+            except Exception:  # a bug in one beat must not stop the next ones (nor the sessions)
+                log.exception("heartbeat failed unexpectedly")
+            reap_zombies()
+            await asyncio.sleep(max(0.0, self.interval - (time.monotonic() - began)))

@@ -3,8 +3,11 @@
 Starts every process that exists so far (HTTP API, websockets, event
 ingester, Celery, simulator, one worker), prefixes their output, prints the
 URLs and the demo logins, and on Ctrl-C/SIGTERM stops them all (SIGTERM,
-then SIGKILL after a grace period). If one process dies, the others are
-stopped too, so a broken stack never looks healthy.
+then SIGKILL after a grace period). A process that dies is started again, as
+docker-compose's ``restart: unless-stopped`` does (Celery, for one, can exit
+when Redis restarts under it: a known kombu race). One that keeps dying (more
+than RESTARTS_ALLOWED times in RESTART_WINDOW seconds) stops the whole
+stack, so a broken stack never looks healthy.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 DATA = Path(os.environ.get("WAGATE_DATA_DIR", ROOT / ".wagate"))
 GRACE_SECONDS = 20
+RESTARTS_ALLOWED = 5
+RESTART_WINDOW = 300.0
 
 
 @dataclass
@@ -167,12 +172,14 @@ def stop_all(procs: list[Proc]) -> None:
             proc.popen.wait()
 
 
-def pump(procs: list[Proc]) -> str | None:
-    """Relay output until a signal or a process exit; returns the name of a process that died."""
+def pump(procs: list[Proc], env: dict[str, str]) -> str | None:
+    """Relay output until a signal, restarting processes that exit; returns the name of
+    one that kept dying."""
     selector = selectors.DefaultSelector()
     width = max(len(p.name) for p in procs)
     for proc in procs:
         selector.register(proc.popen.stdout, selectors.EVENT_READ, proc)
+    restarts: dict[str, list[float]] = {}
     while True:
         for key, _ in selector.select(timeout=1.0):
             proc = key.data
@@ -183,8 +190,17 @@ def pump(procs: list[Proc]) -> str | None:
             else:
                 selector.unregister(key.fileobj)
         for proc in procs:
-            if proc.popen.poll() is not None:
+            code = proc.popen.poll()
+            if code is None:
+                continue
+            now = time.monotonic()
+            recent = [t for t in restarts.get(proc.name, []) if now - t < RESTART_WINDOW]
+            if len(recent) >= RESTARTS_ALLOWED:
                 return proc.name
+            print(f"[stack] {proc.name} exited (code {code}); starting it again", flush=True)
+            start(proc, env)
+            selector.register(proc.popen.stdout, selectors.EVENT_READ, proc)
+            restarts[proc.name] = [*recent, now]
 
 
 def simulator_line(procs: list[Proc], env: dict[str, str]) -> str:
@@ -224,13 +240,13 @@ Press Ctrl-C to stop everything.
     )
     died = None
     try:
-        died = pump(procs)
+        died = pump(procs, env)
     except KeyboardInterrupt:
         pass
     if died:
         print(
-            f"[stack] {died} exited (code {next(p for p in procs if p.name == died).popen.returncode});"
-            " stopping the rest",
+            f"[stack] {died} exited (code {next(p for p in procs if p.name == died).popen.returncode})"
+            f" {RESTARTS_ALLOWED} times within {RESTART_WINDOW:.0f} s; stopping the rest",
             flush=True,
         )
     print("[stack] stopping…", flush=True)
