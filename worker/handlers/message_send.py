@@ -53,7 +53,8 @@ async def handle(ctx: HandlerContext, command: SendMessage) -> Outcome:
     except EngineError as exc:
         return await _failed(ctx, live, command, "page_error", describe(exc))
     at = datetime.now(UTC)
-    await asyncio.to_thread(sent.record, command.message_id, wa_id, at)
+    sent.record(command.message_id, wa_id, at)  # on the loop: the double-send window ends here
+    await asyncio.to_thread(sent.fold_if_due)
     return await _sent(ctx, live, command, wa_id, at, duplicate=False)
 
 

@@ -175,7 +175,7 @@ def test_a_message_is_sent_once_even_when_the_command_comes_twice(workers, wire,
     assert isinstance(sent[0], MessageSent) and sent[0].at == sent[1].at
     inbox = httpx.get(f"{simulator.url}/phone/{friend}/inbox", timeout=10).json()
     assert [m["text"] for m in inbox] == ["hello once"]
-    assert "msg-1" in (worker.profile_dir(sid) / "wagate" / "sent.json").read_text()
+    assert "msg-1" in (worker.profile_dir(sid) / "wagate" / "sent.jsonl").read_text()
 
     # Media by URL is fetched by the worker and handed to the page inline.
     with serving(PNG) as url:
