@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.stack import WorkerProcess, free_port, start_simulator, wait_until, worker_env  # noqa: E402
 from tests.stack_web import Process, _spawn, start_ingester  # noqa: E402
-from tests.wholestack import PrivateRedis  # noqa: E402
+from tests.wholestack import PrivateRedis, start_celery  # noqa: E402
 
 PASSWORD = "a-long-passphrase-9"
 ADMIN_URL = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -144,25 +144,6 @@ def _gunicorn(env: dict[str, str], log_path: Path, port: int) -> Process:
     return _spawn("gunicorn", cmd, env, log_path)
 
 
-def _celery(env: dict[str, str], log_path: Path) -> Process:
-    cmd = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "control_plane",
-        "worker",
-        "-B",
-        "-l",
-        "warning",
-        "--concurrency",
-        "2",
-        "-s",
-        str(log_path.parent / "beat-schedule"),
-    ]
-    return _spawn("celery", cmd, env, log_path)
-
-
 @contextlib.contextmanager
 def bench_stack(
     logs: Path, *, heartbeat: int = 10, sim_args: tuple[str, ...] = (), **settings: str
@@ -228,7 +209,7 @@ def bench_stack(
         stack.processes["gunicorn"] = _gunicorn(env, logs / "gunicorn.log", port)
         wait_until(lambda: _up(stack.url), 30, "gunicorn to answer")
         stack.processes["ingester"] = start_ingester(env, logs / "ingester.log")
-        stack.processes["celery"] = _celery(env, logs / "celery.log")
+        stack.processes["celery"] = start_celery(env, logs / "celery.log")
         yield stack
     finally:
         for worker in stack.workers:

@@ -265,7 +265,8 @@ class WholeStack:
         return response.json() if isinstance(response.json(), list) else response.json()["messages"]
 
 
-def _start_celery(env: dict[str, str], log_path: Path) -> Process:
+def start_celery(env: dict[str, str], log_path: Path) -> Process:
+    """A Celery worker with beat (its own schedule file and node name), once it is ready."""
     schedule = log_path.parent / f"beat-{uuid.uuid4().hex[:6]}"
     cmd = [
         sys.executable,
@@ -294,7 +295,7 @@ def _start_celery(env: dict[str, str], log_path: Path) -> Process:
     return process
 
 
-_START = {"ingester": start_ingester, "celery": _start_celery}
+_START = {"ingester": start_ingester, "celery": start_celery}
 
 
 @contextlib.contextmanager
@@ -349,7 +350,7 @@ def whole_stack(
         stack.processes["uvicorn"] = control_plane.process
         stack.processes["ingester"] = start_ingester(env, logs / "ingester.log")
         if celery:
-            stack.processes["celery"] = _start_celery(env, logs / "celery.log")
+            stack.processes["celery"] = start_celery(env, logs / "celery.log")
         with django_db_blocker.unblock():
             from control_plane.accounts.services import demo_user_ensure
 
