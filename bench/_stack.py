@@ -53,7 +53,7 @@ class BenchStack:
     workers: list[WorkerProcess] = field(default_factory=list)
     processes: dict[str, Process] = field(default_factory=dict)
 
-    def add_worker(self, name: str, capacity: int, **extra: str) -> WorkerProcess:
+    def add_worker(self, name: str, capacity: int, nice: int = 0, **extra: str) -> WorkerProcess:
         worker_id = f"bench-{name}"
         data = self.logs / worker_id
         data.mkdir(parents=True, exist_ok=True)
@@ -72,7 +72,7 @@ class BenchStack:
             LOG_LEVEL="WARNING",
             **extra,
         )
-        worker = WorkerProcess(worker_id, data, env, self.logs / f"{worker_id}.log").start()
+        worker = WorkerProcess(worker_id, data, env, self.logs / f"{worker_id}.log", nice=nice).start()
         self.workers.append(worker)
         op = self.operator()
         wait_until(

@@ -140,6 +140,7 @@ class WorkerProcess:
     data_dir: Path
     env: dict[str, str]
     log_path: Path
+    nice: int = 0  # CPU priority of the worker and the Chromium it starts (benchmarks)
     process: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = None
     started_at: float = 0.0
@@ -159,6 +160,7 @@ class WorkerProcess:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, as under `make run` or a terminal
+            preexec_fn=(lambda: os.nice(self.nice)) if self.nice else None,
         )
         self.runs += 1
         self.started_at = time.monotonic()

@@ -37,6 +37,10 @@ REPLY_TTL = 60  # seconds a reply waits for its reader
 DEAD_LETTER_MAXLEN = 10_000  # the dead-letter stream is ours to bound; about this many stay
 
 
+MAX_CONNECTIONS = 50
+CONNECTION_WAIT = 20.0  # seconds a call waits for a free connection before it fails
+
+
 @dataclass(frozen=True)
 class Delivery:
     """One command entry as read from the stream: decoded, or the reason it cannot be."""
@@ -51,13 +55,21 @@ class Delivery:
 class Transport:
     """Redis streams of one worker (see the module docstring)."""
 
-    def __init__(self, redis_url: str, worker_id: str) -> None:
+    def __init__(self, redis_url: str, worker_id: str, max_connections: int = MAX_CONNECTIONS) -> None:
         self.worker_id = worker_id
         self.stream = streams.commands_stream(worker_id)
         self.dead_letter_stream = streams.commands_dead_letter(worker_id)
-        self._redis: aioredis.Redis = aioredis.from_url(
-            redis_url, decode_responses=True, socket_connect_timeout=5, socket_timeout=15
+        # A burst (hundreds of commands read ahead, each answering at once) waits for a
+        # free connection instead of failing with "Too many connections".
+        pool = aioredis.BlockingConnectionPool.from_url(
+            redis_url,
+            max_connections=max_connections,
+            timeout=CONNECTION_WAIT,
+            decode_responses=True,
+            socket_connect_timeout=5,
+            socket_timeout=15,
         )
+        self._redis: aioredis.Redis = aioredis.Redis.from_pool(pool)  # closes the pool with the client
 
     async def aclose(self) -> None:
         await self._redis.aclose()

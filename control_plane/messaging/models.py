@@ -35,8 +35,14 @@ class Message(models.Model):
         VIDEO = "video"
 
     id = models.CharField(primary_key=True, max_length=40, default=partial(new_id, "msg"), editable=False)
-    session = models.ForeignKey("instances.Session", on_delete=models.CASCADE, related_name="messages")
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="messages")
+    # No single-column indexes on the foreign keys: the composite indexes below lead
+    # with them, and every index is paid on each insert and status update.
+    session = models.ForeignKey(
+        "instances.Session", on_delete=models.CASCADE, related_name="messages", db_index=False
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="messages", db_index=False
+    )
     direction = models.CharField(max_length=3, choices=Direction.choices)
     chat = models.CharField(max_length=40)
     to_number = models.CharField(max_length=40, blank=True)
@@ -50,7 +56,7 @@ class Message(models.Model):
     media_blob = models.CharField(max_length=200, blank=True)
 
     status = models.CharField(max_length=12, choices=Status.choices)
-    wa_id = models.CharField(max_length=200, blank=True, db_index=True)
+    wa_id = models.CharField(max_length=200, blank=True)
     error_code = models.CharField(max_length=50, blank=True)
     error = models.CharField(max_length=500, blank=True)
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)
@@ -72,6 +78,7 @@ class Message(models.Model):
             models.Index(fields=["session", "-created_at"]),
             models.Index(fields=["session", "status"]),
             models.Index(fields=["session", "chat", "-created_at"]),
+            models.Index(fields=["session", "wa_id"]),  # acks find their message
         ]
         constraints = [
             models.UniqueConstraint(

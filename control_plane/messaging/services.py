@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from control_plane.core import transport
-from control_plane.core.errors import Conflict, ValidationFailed
+from control_plane.core.errors import Conflict, NotFound, RateLimited, ValidationFailed
 from control_plane.messaging import limits, media
 from control_plane.messaging.dispatch import (
     dispatchable,
@@ -68,7 +68,19 @@ def _media(kind: str, given: MediaInput | None) -> media.Media | None:
 
 
 def _existing(user: Any, key: str | None) -> Message | None:
-    return Message.objects.filter(owner=user, idempotency_key=key).first() if key else None
+    if not key:
+        return None
+    return next(iter(Message.objects.filter(owner=user, idempotency_key=key).order_by()[:1]), None)
+
+
+def _insert(message: Message) -> None:
+    """One INSERT, committed by itself. Inside a caller's transaction (tests, the
+    admin) a savepoint keeps that transaction usable when the insert is refused."""
+    if connection.in_atomic_block:
+        with transaction.atomic():
+            message.save(force_insert=True)
+    else:
+        message.save(force_insert=True)
 
 
 def message_send(
@@ -87,20 +99,32 @@ def message_send(
     """Accept one outgoing message: committed as ``queued`` before this returns, then
     handed to the worker after commit. Returns (message, created); a repeated
     ``Idempotency-Key`` returns the first message and sends nothing. With
-    ``dispatch=False`` the caller hands it over itself (``?wait=true``)."""
-    found = _existing(user, idempotency_key)
-    if found is not None:
-        return found, False
-    number = _phone(to)
-    if kind == Message.Kind.TEXT and not (text or "").strip():
-        raise ValidationFailed("A text message needs text.", details={"fields": {"text": ["required"]}})
-    session = session_for_send(user=user, session_id=session_id)
-    if session.status not in ACCEPTING:
-        raise Conflict(
-            f"The session is {session.status}; connect it before sending.", details={"status": session.status}
-        )
-    limits.enforce(request=request, user=user, session_id=session.id)
-    limits.refuse_duplicate(session_id=session.id, chat=number, text=text or "")
+    ``dispatch=False`` the caller hands it over itself (``?wait=true``).
+
+    A text send is one lookup and one insert: the key's uniqueness in the database,
+    not a read beforehand, finds a repeat (a repeat that would be refused, for the
+    session's status or a limit, returns the first message instead)."""
+    if kind != Message.Kind.TEXT:  # look before fetching or storing media again
+        found = _existing(user, idempotency_key)
+        if found is not None:
+            return found, False
+    try:
+        number = _phone(to)
+        if kind == Message.Kind.TEXT and not (text or "").strip():
+            raise ValidationFailed("A text message needs text.", details={"fields": {"text": ["required"]}})
+        session = session_for_send(user=user, session_id=session_id)
+        if session.status not in ACCEPTING:
+            raise Conflict(
+                f"The session is {session.status}; connect it before sending.",
+                details={"status": session.status},
+            )
+        limits.enforce(request=request, user=user, session_id=session.id)
+        limits.refuse_duplicate(session_id=session.id, chat=number, text=text or "")
+    except (Conflict, RateLimited, ValidationFailed, NotFound):
+        found = _existing(user, idempotency_key)
+        if found is not None:
+            return found, False
+        raise
     content = _media(kind, media_input)
     message = Message(
         session=session,
@@ -128,10 +152,13 @@ def message_send(
         # database round trip. If the hand-over below fails, the sweeper re-sends it.
         mark_dispatched(message, session)
     try:
-        message.save(force_insert=True)  # committed here (no outer transaction in a request)
-    except IntegrityError:  # a concurrent request with the same Idempotency-Key won
+        _insert(message)  # committed here (no outer transaction in a request)
+    except IntegrityError:
         media.discard(message.media_blob)
-        return Message.objects.get(owner=user, idempotency_key=idempotency_key), False
+        found = _existing(user, idempotency_key)  # this key was used before, or just now by a racer
+        if found is None:
+            raise NotFound("No such session.") from None  # deleted while this send ran
+        return found, False
     if handing_over:
         transaction.on_commit(lambda: hand_over_quietly(message, session))
     return message, True

@@ -3,10 +3,12 @@ session answers 404, exactly like one that does not exist."""
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -84,14 +86,25 @@ def _problematic() -> Q:
     )
 
 
+_SEND_FIELDS = {"id", "owner_id", "status", "worker_id", "generation", "phone"}
+
+
+@functools.cache
+def _send_lookup() -> tuple[str, tuple[str, ...]]:
+    """The SQL and its columns' attnames, in model order (what ``from_db`` expects)."""
+    fields = [f for f in Session._meta.concrete_fields if f.attname in _SEND_FIELDS]
+    columns = ", ".join(f'"{f.column}"' for f in fields)
+    sql = f'SELECT {columns} FROM "{Session._meta.db_table}" WHERE "id" = %s AND "owner_id" = %s'
+    return sql, tuple(f.attname for f in fields)
+
+
 def session_for_send(*, user: Any, session_id: str) -> Session:
-    """The few fields the send path needs, without ordering: the hottest query of the
-    API (a full session row costs ~1 ms of CPU in the ORM on these machines)."""
-    found = list(
-        Session.objects.only("id", "owner_id", "status", "worker_id", "generation", "phone")
-        .filter(pk=normalize_id(session_id), owner=user)
-        .order_by()[:1]
-    )
-    if not found:
+    """The few fields the send path needs. The hottest query of the API, so it is
+    plain SQL: the ORM spent ~0.6 ms of CPU compiling it on every send."""
+    sql, attnames = _send_lookup()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [normalize_id(session_id), user.pk])
+        row = cursor.fetchone()
+    if row is None:
         raise NotFound("No such session.")
-    return found[0]
+    return Session.from_db(connection.alias, attnames, row)

@@ -117,6 +117,46 @@ def test_the_same_idempotency_key_sends_once(
     assert len(worker_commands(worker.worker_id)) == 1
 
 
+@pytest.mark.parametrize("obstacle", ["session_not_connected", "rate_limited", "duplicate_guard"])
+def test_a_repeated_idempotency_key_returns_the_first_message_whatever_changed_since(
+    customer_a, connected, settings, obstacle
+):
+    """A retry must learn what became of its first attempt, even when a new send
+    would now be refused (the key is found after the refusal, not looked up first)."""
+    client = customer_a.key_client()
+    first = send(client, connected.id, {"to": "15550000002", "text": "once"}, HTTP_IDEMPOTENCY_KEY="k-2")
+    assert first.status_code == 202
+    if obstacle == "session_not_connected":
+        Session.objects.filter(pk=connected.id).update(status="disconnected")
+    elif obstacle == "rate_limited":
+        for n in range(9):  # basic tier: 10 a minute per session; the first send used one
+            assert send(client, connected.id, {"to": "15550000002", "text": f"m{n}"}).status_code == 202
+        assert send(client, connected.id, {"to": "15550000002", "text": "x"}).status_code == 429
+    else:
+        settings.MESSAGE_DUPLICATE_WINDOW = 60
+    again = send(client, connected.id, {"to": "15550000002", "text": "once"}, HTTP_IDEMPOTENCY_KEY="k-2")
+    assert again.status_code == 202, again.json()
+    assert again.json()["id"] == first.json()["id"]
+    assert again["Idempotent-Replayed"] == "true"
+    assert Message.objects.filter(idempotency_key="k-2").count() == 1
+
+
+def test_an_idempotency_key_is_per_customer(customer_a, customer_b, connected, worker):
+    from control_plane.sessions.services import session_create
+
+    connected_b = session_create(user=customer_b.user, name="B")
+    Session.objects.filter(pk=connected_b.id).update(status="connected", worker_id=worker.worker_id)
+    mine = send(
+        customer_a.key_client(), connected.id, {"to": "15550000002", "text": "a"}, HTTP_IDEMPOTENCY_KEY="k"
+    )
+    theirs = send(
+        customer_b.key_client(), connected_b.id, {"to": "15550000002", "text": "b"}, HTTP_IDEMPOTENCY_KEY="k"
+    )
+    assert (mine.status_code, theirs.status_code) == (202, 202)
+    assert mine.json()["id"] != theirs.json()["id"]
+    assert "Idempotent-Replayed" not in theirs
+
+
 def test_the_session_rate_limit_answers_429_with_retry_after(customer_a, connected):
     client = customer_a.key_client()
     for n in range(10):  # basic tier: 10 a minute per session
