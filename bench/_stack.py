@@ -53,7 +53,9 @@ class BenchStack:
     workers: list[WorkerProcess] = field(default_factory=list)
     processes: dict[str, Process] = field(default_factory=dict)
 
-    def add_worker(self, name: str, capacity: int, nice: int = 0, **extra: str) -> WorkerProcess:
+    def add_worker(
+        self, name: str, capacity: int, idle_priority: bool = False, **extra: str
+    ) -> WorkerProcess:
         worker_id = f"bench-{name}"
         data = self.logs / worker_id
         data.mkdir(parents=True, exist_ok=True)
@@ -72,7 +74,9 @@ class BenchStack:
             LOG_LEVEL="WARNING",
             **extra,
         )
-        worker = WorkerProcess(worker_id, data, env, self.logs / f"{worker_id}.log", nice=nice).start()
+        worker = WorkerProcess(
+            worker_id, data, env, self.logs / f"{worker_id}.log", idle_priority=idle_priority
+        ).start()
         self.workers.append(worker)
         op = self.operator()
         wait_until(
@@ -138,6 +142,7 @@ def _gunicorn(env: dict[str, str], log_path: Path, port: int) -> Process:
         "gthread",
         "--keep-alive",
         "20",
+        "--reuse-port",  # a listening socket per process: the kernel spreads connections evenly
         "--log-level",
         "warning",
     ]

@@ -126,15 +126,16 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--delivery-timeout", type=float, default=900.0)
     parser.add_argument(
-        "--worker-nice",
-        type=int,
-        default=10,
-        help="CPU priority of the worker and its Chromium (default 10: in production they run on "
-        "machines of their own, not beside the API; 0 makes them compete as equals)",
+        "--worker-priority",
+        choices=["idle", "normal"],
+        default="idle",
+        help="CPU priority of the worker and its Chromium. idle (default): in production they run "
+        "on machines of their own, so here they get only what the control plane leaves; "
+        "normal: they compete with it as equals",
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-send-") as tmp, bench_stack(Path(tmp)) as stack:
-        stack.add_worker("1", capacity=max(args.sessions, 1), nice=args.worker_nice)
+        stack.add_worker("1", capacity=max(args.sessions, 1), idle_priority=args.worker_priority == "idle")
         api = stack.customer()
         phones = [f"1588000{n:04d}" for n in range(args.sessions)]
         lines = [(stack.link(api, f"line {n}", phone), phone) for n, phone in enumerate(phones)]
@@ -159,7 +160,7 @@ def main() -> None:
                     "end_to_end_ms": percentiles(end_to_end, 50, 95, 99),
                     "lost": len(sent) - len(arrivals),
                     "duplicated": sum(1 for times in arrivals.values() if len(times) > 1),
-                    "worker_nice": args.worker_nice,
+                    "worker_priority": args.worker_priority,
                     "load_generator": "bench/_load.py (asyncio, raw HTTP/1.1 keep-alive) on the same 2 cores",
                 }
             )

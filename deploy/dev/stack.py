@@ -68,6 +68,7 @@ def processes(env: dict[str, str]) -> list[Proc]:
                 "2",
                 "--threads",
                 "4",
+                "--reuse-port",  # per-process listeners: keep-alive clients spread evenly
                 "--access-logfile",
                 "-",
                 "--graceful-timeout",
