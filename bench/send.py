@@ -12,7 +12,10 @@ Links K sessions on the simulator (one worker), turns the rate limits off, then:
 and waits until every accepted message is in its recipient's simulator inbox:
 ``delivered_per_s``, ``end_to_end_ms`` {p50, p95, p99} (request sent -> inbox),
 ``lost`` (accepted, never delivered) and ``duplicated``. Prints one JSON object.
-The load generator runs on the same 2 cores as the stack: run it alone.
+
+The load generator (bench/_load.py, raw HTTP/1.1) runs on the same 2 cores as the
+stack: run it alone. The worker and its Chromium run at the lowest CPU priority
+unless ``--worker-priority normal``: in production they have machines of their own.
 """
 
 from __future__ import annotations
