@@ -8,21 +8,21 @@ from django.conf import settings
 from django.db import migrations, models
 
 
-def _pk_like_index(schema_editor) -> str:
-    return schema_editor._create_index_name("messaging_message", ["id"], suffix="_like")
+def _pk_like_index(drop: bool):
+    """Drop (or, going back, recreate) the primary key's LIKE index; PostgreSQL only."""
 
+    def run(apps, schema_editor) -> None:
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        name = schema_editor._create_index_name("messaging_message", ["id"], suffix="_like")
+        if drop:
+            schema_editor.execute(f'DROP INDEX IF EXISTS "{name}"')
+        else:
+            schema_editor.execute(
+                f'CREATE INDEX IF NOT EXISTS "{name}" ON "messaging_message" ("id" varchar_pattern_ops)'
+            )
 
-def _drop_pk_like_index(apps, schema_editor) -> None:
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f'DROP INDEX IF EXISTS "{_pk_like_index(schema_editor)}"')
-
-
-def _create_pk_like_index(apps, schema_editor) -> None:
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(
-            f'CREATE INDEX IF NOT EXISTS "{_pk_like_index(schema_editor)}" '
-            'ON "messaging_message" ("id" varchar_pattern_ops)'
-        )
+    return run
 
 
 class Migration(migrations.Migration):
@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(_drop_pk_like_index, _create_pk_like_index),
+        migrations.RunPython(_pk_like_index(drop=True), _pk_like_index(drop=False)),
         migrations.AlterField(
             model_name="message",
             name="owner",
