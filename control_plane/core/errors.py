@@ -117,6 +117,11 @@ def _validation_message(detail: Any) -> str:
     return "Invalid input: " + "; ".join(problems) if problems else "Invalid input."
 
 
+def invalid_fields(fields: dict[str, Any]) -> ValidationFailed:
+    """A 400 for per-field problems, shaped as DRF's: ``{"fields": {name: [why, ...]}}``."""
+    return ValidationFailed(_validation_message(fields), details={"fields": fields})
+
+
 def _from_drf(exc: drf.APIException) -> tuple[int, str, str, dict[str, Any]]:
     if isinstance(exc, drf.ValidationError):
         return 400, "validation_error", _validation_message(exc.detail), {"fields": exc.detail}

@@ -12,10 +12,9 @@ from control_plane.core.apis import DeveloperApi
 from control_plane.core.pagination import CursorPagination
 from control_plane.core.parsers import StrictJSONParser
 from control_plane.messaging import selectors, services
+from control_plane.messaging.inputs import MAX_TEXT, parse_send
 from control_plane.messaging.models import Message
 from control_plane.messaging.render import message_json
-
-MAX_TEXT = 65536
 
 
 class MessageOutput(serializers.ModelSerializer):
@@ -68,6 +67,9 @@ class MediaInputSerializer(serializers.Serializer):
 
 
 class SendInput(serializers.Serializer):
+    """The send body for the OpenAPI schema; ``inputs.parse_send`` checks it (a test
+    keeps the two in step)."""
+
     to = serializers.CharField(max_length=32)
     type = serializers.ChoiceField(choices=Message.Kind.values, default="text")
     text = serializers.CharField(max_length=MAX_TEXT, required=False, allow_blank=True, trim_whitespace=False)
@@ -105,22 +107,17 @@ class SessionMessagesApi(DeveloperApi):
         responses={202: MessageOutput, 200: MessageOutput},
     )
     def post(self, request: Request, session_id: str) -> Response:
-        data = SendInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
-        given = values.get("media") or {}
-        media_input = (
-            services.MediaInput(upload=values.get("file"), **given) if (given or "file" in values) else None
-        )
+        body = parse_send(request.data, request.FILES)
+        media_input = services.MediaInput(upload=body.upload, **body.media) if body.has_media else None
         wait = request.query_params.get("wait", "").lower() in ("1", "true", "yes")
         message, created = services.message_send(
             user=request.user,
             session_id=session_id,
-            to=values["to"],
-            kind=values["type"],
-            text=values.get("text"),
+            to=body.to,
+            kind=body.kind,
+            text=body.text,
             media_input=media_input,
-            caption=values.get("caption"),
+            caption=body.caption,
             idempotency_key=(request.headers.get("Idempotency-Key") or "").strip()[:200] or None,
             request=request,
             dispatch=not wait,

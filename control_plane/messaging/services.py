@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from control_plane.core import transport
 from control_plane.core.errors import Conflict, NotFound, RateLimited, ValidationFailed
+from control_plane.core.rows import row_insert
 from control_plane.messaging import limits, media
 from control_plane.messaging.dispatch import (
     dispatchable,
@@ -78,9 +79,9 @@ def _insert(message: Message) -> None:
     admin) a savepoint keeps that transaction usable when the insert is refused."""
     if connection.in_atomic_block:
         with transaction.atomic():
-            message.save(force_insert=True)
+            row_insert(message)
     else:
-        message.save(force_insert=True)
+        row_insert(message)
 
 
 def message_send(
