@@ -1,7 +1,7 @@
 """The event ingester: a long-running loop over the workers' events stream.
 
-Reads with a consumer group; applies each event once (``core.ingest``);
-acknowledges after the commit; on start it first finishes its own pending
+Reads with a consumer group; applies each event once (``core.ingest``), runs of
+message events in one transaction; acknowledges after the commit; on start it first finishes its own pending
 entries, and now and then claims entries a dead ingester left behind. A
 malformed event is dead-lettered and logged; Redis or database outages are
 waited out with backoff. SIGTERM finishes the current event and exits.
@@ -13,12 +13,14 @@ import logging
 import signal
 import socket
 import time
+from typing import Any
 
-from django.db import OperationalError, close_old_connections
+from django.db import InterfaceError, OperationalError, close_old_connections
 from redis import RedisError
 
 from control_plane.core import transport
-from control_plane.core.ingest import DeadLetter, Outcome, ingest
+from control_plane.core.ingest import BATCHABLE, DeadLetter, Outcome, decode_event, ingest, ingest_batch
+from shared.envelope import Envelope
 
 log = logging.getLogger(__name__)
 
@@ -97,14 +99,56 @@ class Ingester:
     def _process(self, entries: list[transport.RawEvent]) -> None:
         if self.recycle_connections:
             close_old_connections()
+        run: list[tuple[transport.RawEvent, Envelope, Any]] = []  # consecutive batchable events
         for entry in entries:
             if self.stopping:
-                return
+                break  # what is left stays pending for the next start
             try:
-                outcome = ingest(entry.raw)
+                envelope, payload = decode_event(entry.raw)
             except DeadLetter as dead:
-                log.error("ingester: dead-lettered %s: %s", entry.entry_id, dead.reason)
-                transport.events_dead_letter(event=entry, reason=dead.reason)
-                outcome = Outcome.DEAD
-            transport.events_ack(entry_id=entry.entry_id)
+                self._apply_run(run)
+                run = []
+                self._dead_letter(entry, dead)
+                continue
+            if envelope.type in BATCHABLE:
+                run.append((entry, envelope, payload))
+                continue
+            self._apply_run(run)
+            run = []
+            self._apply_one(entry)
+        if not self.stopping:
+            self._apply_run(run)
+
+    def _apply_run(self, run: list[tuple[transport.RawEvent, Envelope, Any]]) -> None:
+        """A run of message events in one transaction; one by one if that fails."""
+        if len(run) < 2:
+            for entry, _, _ in run:
+                self._apply_one(entry)
+            return
+        try:
+            outcomes = ingest_batch([(envelope, payload) for _, envelope, payload in run])
+        except (OperationalError, InterfaceError):
+            raise  # a database outage: the loop waits it out, the run stays pending
+        except Exception as exc:  # noqa: BLE001 - the one-by-one retry logs and dead-letters it
+            log.info("ingester: a run of %d events failed (%s); applying them one by one", len(run), exc)
+            for entry, _, _ in run:
+                self._apply_one(entry)
+            return
+        transport.events_ack(entry_ids=[entry.entry_id for entry, _, _ in run])
+        for outcome in outcomes:
             self.counts[outcome] += 1
+
+    def _apply_one(self, entry: transport.RawEvent) -> None:
+        try:
+            outcome = ingest(entry.raw)
+        except DeadLetter as dead:
+            self._dead_letter(entry, dead)
+            return
+        transport.events_ack(entry_ids=[entry.entry_id])
+        self.counts[outcome] += 1
+
+    def _dead_letter(self, entry: transport.RawEvent, dead: DeadLetter) -> None:
+        log.error("ingester: dead-lettered %s: %s", entry.entry_id, dead.reason)
+        transport.events_dead_letter(event=entry, reason=dead.reason)
+        transport.events_ack(entry_ids=[entry.entry_id])
+        self.counts[Outcome.DEAD] += 1

@@ -125,8 +125,8 @@ def events_claim_stale(*, consumer: str, min_idle_ms: int, count: int) -> list[R
     return [RawEvent(entry_id, fields.get("envelope") if fields else None) for entry_id, fields in entries]
 
 
-def events_ack(*, entry_id: str) -> None:
-    redis_client.client().xack(streams.EVENTS_STREAM, streams.EVENTS_GROUP, entry_id)
+def events_ack(*, entry_ids: list[str]) -> None:
+    redis_client.client().xack(streams.EVENTS_STREAM, streams.EVENTS_GROUP, *entry_ids)
 
 
 def events_dead_letter(*, event: RawEvent, reason: str) -> None:

@@ -212,7 +212,7 @@ def _touch_chat(session_id: str, number: str, *, incoming: bool, at: Any) -> Non
         )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # no savepoint inside the ingester's batch
 def message_record_sent(*, session_id: str, message_id: str, wa_id: str, at: Any) -> Message | None:
     """The worker sent it (idempotent: a second report changes nothing)."""
     message = Message.objects.select_for_update().filter(pk=message_id, session_id=session_id).first()
@@ -235,7 +235,7 @@ def message_record_sent(*, session_id: str, message_id: str, wa_id: str, at: Any
     return message
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # no savepoint inside the ingester's batch
 def message_record_failed(*, session_id: str, message_id: str, code: str, reason: str) -> Message | None:
     message = Message.objects.select_for_update().filter(pk=message_id, session_id=session_id).first()
     if message is None or message.sent_at is not None:
@@ -247,7 +247,7 @@ def message_record_failed(*, session_id: str, message_id: str, code: str, reason
     return message
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # no savepoint inside the ingester's batch
 def message_record_ack(*, session_id: str, wa_id: str, level: str, at: Any) -> Message | None:
     """Delivered/read for an outgoing message; an ack for a WhatsApp id not known yet
     is kept and applied when its ``message.sent`` arrives."""
