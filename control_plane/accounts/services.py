@@ -89,7 +89,11 @@ def api_key_create(*, user: User, name: str) -> tuple[ApiKey, str]:
 @transaction.atomic
 def api_key_revoke(*, user: User, key_id: str) -> None:
     """Revoke one of the user's keys; it stops working at once on every server."""
-    key = ApiKey.objects.select_for_update().filter(pk=key_id, user=user, revoked_at__isnull=True).first()
+    key = (
+        ApiKey.objects.select_for_update(no_key=True)
+        .filter(pk=key_id, user=user, revoked_at__isnull=True)
+        .first()
+    )
     if key is None:
         raise NotFound("No such API key.")
     key.revoked_at = timezone.now()

@@ -33,7 +33,7 @@ def fleet_health_check() -> list[dict[str, Any]]:
 
 @transaction.atomic
 def _check_worker(worker_id: str) -> dict[str, Any] | None:
-    worker = Worker.objects.select_for_update().filter(pk=worker_id).first()
+    worker = Worker.objects.select_for_update(no_key=True).filter(pk=worker_id).first()
     if worker is None:
         return None
     now = timezone.now()

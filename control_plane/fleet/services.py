@@ -73,7 +73,7 @@ def worker_register(
     """Self-registration with the enrollment token. A known id gets a fresh token
     (the old one stops working) and learns whether it must recover sessions."""
     worker_id = _clean_id(worker_id) if worker_id else f"worker-{secrets.token_hex(4)}"
-    worker = Worker.objects.select_for_update().filter(pk=worker_id).first()
+    worker = Worker.objects.select_for_update(no_key=True).filter(pk=worker_id).first()
     created = worker is None
     if created:
         worker = Worker(id=worker_id)
@@ -156,7 +156,7 @@ def worker_heartbeat(
 ) -> Worker:
     """Record a heartbeat: load in the database, liveness in Redis (expires after the
     missed-beat limit). A worker that was unhealthy or offline is online again."""
-    worker = Worker.objects.select_for_update().get(pk=worker.pk)
+    worker = Worker.objects.select_for_update(no_key=True).get(pk=worker.pk)
     worker.last_heartbeat_at = timezone.now()
     worker.cpu_percent, worker.memory_mb, worker.capacity = cpu, memory, capacity
     worker.memory_percent = memory_percent if memory_percent is not None else worker.memory_percent
@@ -236,7 +236,7 @@ def worker_reserve_slot(*, exclude: tuple[str, ...] = (), only: str | None = Non
     if only is not None:
         loads = [load for load in loads if load.worker_id == only]
     for load in scoring.rank(loads):
-        worker = Worker.objects.select_for_update().filter(pk=load.worker_id).first()
+        worker = Worker.objects.select_for_update(no_key=True).filter(pk=load.worker_id).first()
         if worker is None or worker.status != Worker.Status.ONLINE:
             continue
         if selectors.worker_assigned_count(worker_id=worker.id) < worker.capacity:
@@ -279,7 +279,7 @@ def worker_recovery_report(*, worker: Worker, results: list[dict[str, Any]]) -> 
     now = timezone.now()
     held = {
         s.id: s
-        for s in Session.objects.select_for_update().filter(
+        for s in Session.objects.select_for_update(no_key=True).filter(
             worker=worker, pk__in=[normalize_id(r["session_id"]) for r in results]
         )
     }

@@ -78,7 +78,9 @@ def message_dispatch(*, message_id: str, reply: bool = False) -> Envelope | None
     Returns the command's envelope (for ``reply``), or None when it must wait.
     """
     with transaction.atomic():
-        message = Message.objects.select_for_update().filter(pk=message_id, status__in=PENDING).first()
+        message = (
+            Message.objects.select_for_update(no_key=True).filter(pk=message_id, status__in=PENDING).first()
+        )
         if message is None:
             return None
         session = Session.objects.get(pk=message.session_id)

@@ -215,7 +215,9 @@ def _touch_chat(session_id: str, number: str, *, incoming: bool, at: Any) -> Non
 @transaction.atomic(savepoint=False)  # no savepoint inside the ingester's batch
 def message_record_sent(*, session_id: str, message_id: str, wa_id: str, at: Any) -> Message | None:
     """The worker sent it (idempotent: a second report changes nothing)."""
-    message = Message.objects.select_for_update().filter(pk=message_id, session_id=session_id).first()
+    message = (
+        Message.objects.select_for_update(no_key=True).filter(pk=message_id, session_id=session_id).first()
+    )
     if message is None:
         return None
     first_time = message.sent_at is None
@@ -237,7 +239,9 @@ def message_record_sent(*, session_id: str, message_id: str, wa_id: str, at: Any
 
 @transaction.atomic(savepoint=False)  # no savepoint inside the ingester's batch
 def message_record_failed(*, session_id: str, message_id: str, code: str, reason: str) -> Message | None:
-    message = Message.objects.select_for_update().filter(pk=message_id, session_id=session_id).first()
+    message = (
+        Message.objects.select_for_update(no_key=True).filter(pk=message_id, session_id=session_id).first()
+    )
     if message is None or message.sent_at is not None:
         return None  # a message WhatsApp took cannot fail afterwards
     message.status, message.failed_at = Message.Status.FAILED, timezone.now()
@@ -252,7 +256,7 @@ def message_record_ack(*, session_id: str, wa_id: str, level: str, at: Any) -> M
     """Delivered/read for an outgoing message; an ack for a WhatsApp id not known yet
     is kept and applied when its ``message.sent`` arrives."""
     message = (
-        Message.objects.select_for_update()
+        Message.objects.select_for_update(no_key=True)
         .filter(session_id=session_id, wa_id=wa_id, direction=Message.Direction.OUT)
         .first()
     )

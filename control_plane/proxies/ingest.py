@@ -10,7 +10,7 @@ from shared.events import ProxyRotated, ProxyRotationFailed
 
 
 def _proxy(envelope: Envelope, proxy_id: str | None, serial: str) -> Proxy | None:
-    proxies = Proxy.objects.select_for_update().filter(source=Proxy.Source.ADB)
+    proxies = Proxy.objects.select_for_update(no_key=True).filter(source=Proxy.Source.ADB)
     if proxy_id:
         return proxies.filter(pk=proxy_id).first()
     return proxies.filter(worker_id=envelope.source, device_serial=serial).first()

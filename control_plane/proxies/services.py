@@ -166,7 +166,9 @@ def proxy_apply_policy(*, proxy: Proxy) -> list[str]:
     live = [Session.Status.CONNECTED, Session.Status.CONNECTING, Session.Status.QR_READY]
     for session_id in proxy.sessions.filter(status__in=live).values_list("id", flat=True):
         with transaction.atomic():
-            session = Session.objects.select_for_update().filter(pk=session_id, proxy=proxy).first()
+            session = (
+                Session.objects.select_for_update(no_key=True).filter(pk=session_id, proxy=proxy).first()
+            )
             if session is not None:
                 session_move(
                     session=session,

@@ -118,7 +118,7 @@ def _start_move(move: SessionMove) -> bool:
     move.state, move.started_at = M.STOPPING, timezone.now()
     move.save(update_fields=["state", "started_at"])
     with transaction.atomic():
-        locked = Session.objects.select_for_update().get(pk=session.pk)
+        locked = Session.objects.select_for_update(no_key=True).get(pk=session.pk)
         session_set_status(
             session=locked,
             status=Session.Status.RECONNECTING,
@@ -126,7 +126,7 @@ def _start_move(move: SessionMove) -> bool:
         )
     _stop_with_snapshot(locked)
     with transaction.atomic():
-        locked = Session.objects.select_for_update().get(pk=session.pk)
+        locked = Session.objects.select_for_update(no_key=True).get(pk=session.pk)
         try:
             target = session_move(session=locked, reason=f"drain: moved off {move.from_worker_id}")
         except WorkerUnavailable as exc:

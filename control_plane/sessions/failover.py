@@ -61,7 +61,9 @@ def sessions_fail_over(*, worker: Worker, reason: str) -> dict[str, str | None]:
     moved: dict[str, str | None] = {}
     for session_id in Session.objects.filter(worker=worker).values_list("id", flat=True):
         with transaction.atomic():
-            session = Session.objects.select_for_update().filter(pk=session_id, worker=worker).first()
+            session = (
+                Session.objects.select_for_update(no_key=True).filter(pk=session_id, worker=worker).first()
+            )
             if session is None:
                 continue
             target = session_move(session=session, reason=f"worker {worker.id} lost: {reason}")
@@ -85,7 +87,7 @@ def sessions_retry_waiting() -> int:
     for session_id in waiting:
         with transaction.atomic():
             session = (
-                Session.objects.select_for_update()
+                Session.objects.select_for_update(no_key=True)
                 .filter(pk=session_id, worker__isnull=True, status=S.RECONNECTING)
                 .first()
             )

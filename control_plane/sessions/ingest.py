@@ -34,7 +34,7 @@ S = Session.Status
 
 def current_session(envelope: Envelope, event: SessionEvent) -> Session | None:
     """The locked session if this event is from its current route, else None."""
-    session = Session.objects.select_for_update().filter(pk=event.session_id).first()
+    session = Session.objects.select_for_update(no_key=True).filter(pk=event.session_id).first()
     if session is None:
         return None
     if event.generation != session.generation or (envelope.source and envelope.source != session.worker_id):
@@ -134,7 +134,7 @@ def on_command_failed(envelope: Envelope, event: CommandFailed) -> None:
             event.reason,
         )
         return
-    session = Session.objects.select_for_update().filter(pk=event.session_id).first()
+    session = Session.objects.select_for_update(no_key=True).filter(pk=event.session_id).first()
     if session is None or session.worker_id != envelope.source:
         return
     from control_plane.sessions.failover import session_move

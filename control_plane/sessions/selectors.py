@@ -18,7 +18,7 @@ from shared.ids import normalize_id
 
 
 def session_get(*, user: Any, session_id: str, lock: bool = False) -> Session:
-    sessions = Session.objects.select_for_update() if lock else Session.objects
+    sessions = Session.objects.select_for_update(no_key=True) if lock else Session.objects
     session = sessions.filter(pk=normalize_id(session_id), owner=user).first()
     if session is None:
         raise NotFound("No such session.")

@@ -38,7 +38,7 @@ def session_create(*, user: User, name: str, description: str = "", proxy: str |
     """The record only (status ``disconnected``, no worker). The user row is locked
     while counting, so racing creates can never exceed the tier's limit. ``proxy``:
     None (direct), "pool", or a proxy id the customer may use; it is sticky."""
-    locked = User.objects.select_for_update(of=("self",)).select_related("tier").get(pk=user.pk)
+    locked = User.objects.select_for_update(of=("self",), no_key=True).select_related("tier").get(pk=user.pk)
     limit = locked.tier.max_sessions if locked.tier else 0
     if Session.objects.filter(owner=locked).count() >= limit:
         raise TierLimit(

@@ -14,7 +14,7 @@ from shared.ids import normalize_id
 
 
 def _held_session(*, worker: Worker, session_id: str, lock: bool = False) -> Session:
-    sessions = Session.objects.select_for_update() if lock else Session.objects
+    sessions = Session.objects.select_for_update(no_key=True) if lock else Session.objects
     session = sessions.filter(pk=normalize_id(session_id), worker=worker).first()
     if session is None:
         raise NotFound("This worker holds no such session.")

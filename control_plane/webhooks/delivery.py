@@ -88,7 +88,7 @@ def _record(
     error: str,  # type: ignore[no-untyped-def]
     excerpt: str,
 ) -> AttemptOutcome:
-    delivery = Delivery.objects.select_for_update().get(pk=delivery.pk)
+    delivery = Delivery.objects.select_for_update(no_key=True).get(pk=delivery.pk)
     delivery.attempts += 1
     DeliveryAttempt.objects.create(
         delivery=delivery,

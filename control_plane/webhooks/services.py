@@ -92,7 +92,7 @@ def _enqueue(delivery_ids: list[str]) -> None:
 def delivery_redeliver(*, user: Any, webhook_id: str, delivery_id: str) -> Delivery:
     """Send a delivery again (same delivery id, attempts continue)."""
     delivery = (
-        Delivery.objects.select_for_update()
+        Delivery.objects.select_for_update(no_key=True)
         .filter(pk=delivery_id, webhook_id=webhook_id, webhook__owner=user)
         .first()
     )
