@@ -24,6 +24,7 @@ from typing import Any
 
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 
+from control_plane.core.batch_scope import batch_scope
 from control_plane.core.models import ProcessedEvent
 from shared.envelope import Envelope, WireError, decode
 
@@ -87,7 +88,7 @@ def ingest_batch(events: list[tuple[Envelope, Any]]) -> list[Outcome]:
     """Apply events of :data:`BATCHABLE` types in one transaction, in order. Raises on
     the first failure, with nothing applied: the caller applies them one by one."""
     ids = [envelope.id for envelope, _ in events]
-    with transaction.atomic():
+    with transaction.atomic(), batch_scope():
         seen = set(ProcessedEvent.objects.filter(id__in=ids).values_list("id", flat=True))
         fresh: dict[str, tuple[Envelope, Any]] = {}
         for envelope, payload in events:

@@ -33,10 +33,12 @@ class Ingester:
         batch: int = 100,
         block_ms: int = 1000,
         claim_idle_ms: int = 60_000,
+        linger: float = 0.05,
         recycle_connections: bool = True,
     ) -> None:
         self.consumer = consumer or f"ingester-{socket.gethostname()}"
         self.batch, self.block_ms, self.claim_idle_ms = batch, block_ms, claim_idle_ms
+        self.linger = linger  # seconds to let a short read fill up (status events wait this long)
         # Drop broken or old database connections between batches (off in tests,
         # which run inside one transaction).
         self.recycle_connections = recycle_connections
@@ -90,6 +92,13 @@ class Ingester:
             entries = transport.events_read(
                 consumer=self.consumer, pending=False, count=self.batch, block_ms=self.block_ms
             )
+            if 0 < len(entries) < self.batch and self.linger > 0:
+                # Events trickling in one at a time would each pay a transaction; a
+                # short wait lets the next few join this one's batch.
+                time.sleep(self.linger)
+                entries += transport.events_read(
+                    consumer=self.consumer, pending=False, count=self.batch - len(entries), block_ms=0
+                )
         self._process(entries)
         if now - self._last_trim > 30:
             self._last_trim = now

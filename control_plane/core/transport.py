@@ -106,7 +106,7 @@ def events_read(*, consumer: str, pending: bool, count: int, block_ms: int) -> l
         consumer,
         {streams.EVENTS_STREAM: "0" if pending else ">"},
         count=count,
-        block=None if pending else block_ms,
+        block=None if pending or not block_ms else block_ms,  # BLOCK 0 would wait forever
     )
     entries = response[0][1] if response else []
     return [RawEvent(entry_id, fields.get("envelope") if fields else None) for entry_id, fields in entries]

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from control_plane.core.batch_scope import memoized
 from control_plane.core.errors import NotFound, ValidationFailed
 from control_plane.core.outbound import check_url
 from control_plane.core.secretbox import seal
@@ -59,8 +60,13 @@ def webhooks_emit(*, owner_id: str, session_id: str, event: str, data: dict[str,
     The Celery tasks that POST them are enqueued after commit."""
     # A customer has a handful of webhooks: filtering events in Python keeps this
     # portable (SQLite has no JSON containment lookup).
-    candidates = Webhook.objects.filter(owner_id=owner_id, is_active=True).filter(
-        Q(session__isnull=True) | Q(session_id=session_id)
+    candidates = memoized(
+        ("webhooks", owner_id, session_id),
+        lambda: list(
+            Webhook.objects.filter(owner_id=owner_id, is_active=True).filter(
+                Q(session__isnull=True) | Q(session_id=session_id)
+            )
+        ),
     )
     hooks = [hook for hook in candidates if event in hook.events]
     now = timezone.now()

@@ -102,3 +102,35 @@ def routed_qr(connected):
     return QrIssued(
         session_id=connected.id, generation=2, qr="ref,k1,k2,k3,WEB", attempt=1, expires_at=T0 + timedelta(1)
     )
+
+
+def test_a_run_reads_the_customers_webhooks_once(outgoing, connected, worker, customer_a):
+    from control_plane.webhooks.models import Delivery, Webhook
+
+    Webhook.objects.create(owner=customer_a.user, url="http://127.0.0.1:9/hook", events=["message.sent"])
+    for n, message in enumerate(outgoing[:5]):
+        publish_event(_sent(connected, message, n), source=worker.worker_id)
+    with CaptureQueriesContext(connection) as queries:
+        run_ingester()
+    reads = [q for q in queries.captured_queries if 'FROM "webhooks_webhook"' in q["sql"]]
+    assert len(reads) == 1
+    assert Delivery.objects.filter(event="message.sent").count() == 5
+
+
+def test_events_that_trickle_in_are_applied_together(outgoing, connected, worker):
+    """A short read waits a moment for the next events to join its batch."""
+    import threading
+
+    from control_plane.core import transport
+    from control_plane.core.ingester import Ingester
+
+    transport.events_group_ensure()
+    ingester = Ingester(consumer="trickle", block_ms=500, linger=0.3, recycle_connections=False)
+    publish_event(_sent(connected, outgoing[0], 0), source=worker.worker_id)
+    later = threading.Timer(
+        0.1, lambda: publish_event(_sent(connected, outgoing[1], 1), source=worker.worker_id)
+    )
+    later.start()
+    assert ingester.step() == 2
+    later.join()
+    assert Message.objects.filter(status="sent").count() == 2
