@@ -1,4 +1,4 @@
-"""The whole stack for benchmarks, as production runs it: gunicorn (WSGI threads) for
+"""The whole stack for benchmarks, as production runs it: granian (WSGI threads) for
 the HTTP API, the event ingester, a Celery worker with beat, the simulator and
 workers; its own database (``wagate_bench``, recreated) and its own Redis."""
 
@@ -126,27 +126,28 @@ class BenchStack:
         return session_id
 
 
-def _gunicorn(env: dict[str, str], log_path: Path, port: int) -> Process:
+def _web(env: dict[str, str], log_path: Path, port: int) -> Process:
+    """The HTTP API as production serves it (granian, WSGI threads; see the README)."""
     cmd = [
         sys.executable,
         "-m",
-        "gunicorn",
-        "control_plane.config.wsgi",
-        "-b",
-        f"127.0.0.1:{port}",
-        "-w",
-        env.get("BENCH_GUNICORN_WORKERS", "3"),
-        "--threads",
-        env.get("BENCH_GUNICORN_THREADS", "4"),
-        "--worker-class",
-        "gthread",
-        "--keep-alive",
-        "20",
-        "--reuse-port",  # a listening socket per process: the kernel spreads connections evenly
+        "granian",
+        "--interface",
+        "wsgi",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        env.get("BENCH_WEB_WORKERS", "2"),
+        "--blocking-threads",
+        env.get("BENCH_WEB_THREADS", "4"),
+        "--no-ws",
         "--log-level",
         "warning",
+        "control_plane.config.wsgi:application",
     ]
-    return _spawn("gunicorn", cmd, env, log_path)
+    return _spawn("web", cmd, env, log_path)
 
 
 @contextlib.contextmanager
@@ -211,8 +212,8 @@ def bench_stack(
         url=f"http://127.0.0.1:{port}", sim_url=sim.url, env=env, logs=logs, database_url=database_url
     )
     try:
-        stack.processes["gunicorn"] = _gunicorn(env, logs / "gunicorn.log", port)
-        wait_until(lambda: _up(stack.url), 30, "gunicorn to answer")
+        stack.processes["web"] = _web(env, logs / "web.log", port)
+        wait_until(lambda: _up(stack.url), 30, "the web server to answer")
         stack.processes["ingester"] = start_ingester(env, logs / "ingester.log")
         stack.processes["celery"] = start_celery(env, logs / "celery.log")
         yield stack

@@ -1,4 +1,4 @@
-"""WSGI entry point: serves the HTTP API and portal (gunicorn)."""
+"""WSGI entry point: serves the HTTP API and portal (granian)."""
 
 import os
 

@@ -40,7 +40,7 @@ class _PushLoop:
     channel layer of its own. ``async_to_sync`` ran every push in a new event loop,
     and the Redis layer keeps its connections per loop: each push opened a new
     connection (3.7 ms of wall time, measured), which capped the ingester at about
-    90 messages a second. A forked child (Celery, gunicorn) starts its own loop."""
+    90 messages a second. A forked child (a Celery pool process) starts its own loop."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
