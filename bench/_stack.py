@@ -100,8 +100,13 @@ class BenchStack:
             f"{self.url}/v1/auth/register", json={"email": email, "password": PASSWORD}
         ).json()["access"]
         sql(self.database_url, "UPDATE accounts_user SET tier_id = 'max' WHERE email = %s", email)
-        # The benchmark's own database: room for any number of sessions and messages.
-        sql(self.database_url, "UPDATE accounts_tier SET max_sessions = 1000 WHERE name = 'max'")
+        # The benchmark's own database: room for any number of sessions and messages. The
+        # rate limits stay on (every send is counted, as in production), only raised.
+        sql(
+            self.database_url,
+            "UPDATE accounts_tier SET max_sessions = 1000, messages_per_minute_per_session = 10000000,"
+            " messages_per_minute_per_user = 10000000 WHERE name = 'max'",
+        )
         key = httpx.post(
             f"{self.url}/v1/api-keys", json={"name": "bench"}, headers={"Authorization": f"Bearer {access}"}
         ).json()["key"]
@@ -168,7 +173,6 @@ def bench_stack(
         "WAGATE_REDIS_PREFIX": "bench",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECURE_COOKIES": "false",
-        "RATELIMIT_ENABLE": "false",
         "HEARTBEAT_INTERVAL": str(heartbeat),
         "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "true",
         "SNAPSHOT_DIR": str(logs / "snapshots"),

@@ -2,7 +2,8 @@
 
     python bench/send.py --sessions K --messages M
 
-Links K sessions on the simulator (one worker), turns the rate limits off, then:
+Links K sessions on the simulator (one worker), raises the rate limits (they are still
+counted on every send), then:
 
 1. throughput: M text messages from 32 concurrent clients as fast as the stack
    accepts them -> ``accepted_per_s``;

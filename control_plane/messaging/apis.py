@@ -119,7 +119,6 @@ class SessionMessagesApi(DeveloperApi):
             media_input=media_input,
             caption=body.caption,
             idempotency_key=(request.headers.get("Idempotency-Key") or "").strip()[:200] or None,
-            request=request,
             dispatch=not wait,
         )
 

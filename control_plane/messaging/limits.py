@@ -1,46 +1,93 @@
-"""Send rate limits per session and per customer, from the customer's tier
-(django-ratelimit counters in the Redis cache); over a limit is a 429 with
-``Retry-After``. Also the optional duplicate-text guard."""
+"""Send rate limits per session and per customer, from the customer's tier; over a
+limit is a 429 with ``Retry-After``. Also the optional duplicate-text guard.
+
+The windows and counter keys are django-ratelimit's (fixed windows, staggered per
+key, in the Redis cache), but both counters of a send move in one Redis round
+trip. ``get_usage`` made three round trips per limit through Django's cache (add,
+then exists and incr), six per send: 1.1-1.9 ms of CPU, more than the rest of
+the send put together.
+"""
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import logging
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django_ratelimit import ALL
-from django_ratelimit.core import get_usage
+from django_ratelimit.core import EXPIRATION_FUDGE, _get_window, _make_cache_key
+from redis import RedisError
 
+from control_plane.core import redis as redis_client
 from control_plane.core.errors import Conflict, RateLimited
 
+log = logging.getLogger(__name__)
+PERIOD = 60  # the limits are per minute
 
-def _check(request: Any, group: str, key: str, per_minute: int) -> None:
-    usage = get_usage(
-        request,
-        group=group,
-        key=lambda _group, _request: key,
-        rate=f"{per_minute}/m",
-        method=ALL,
-        increment=True,
-    )
-    if usage and usage["should_limit"]:
-        raise RateLimited(
-            f"Over the limit of {per_minute} messages a minute for this {group.split('.')[-1]}.",
-            retry_after=int(usage["time_left"]) + 1,
-            details={"limit_per_minute": per_minute, "scope": group.split(".")[-1]},
-        )
+# Count the send against each limit in turn, as django-ratelimit's decorators would
+# one after the other: a key seen for the first time expires after its window, and
+# a send refused by one limit is not counted against the next.
+_COUNT = """
+local counts = {}
+for i, key in ipairs(KEYS) do
+  counts[i] = redis.call('INCR', key)
+  if counts[i] == 1 then redis.call('EXPIRE', key, ARGV[1]) end
+  if counts[i] > tonumber(ARGV[i + 1]) then break end
+end
+return counts
+"""
 
 
-def enforce(*, request: Any, user: Any, session_id: str) -> None:
+@functools.cache
+def _script() -> Any:
+    return redis_client.client().register_script(_COUNT)  # EVALSHA, loaded once
+
+
+@dataclass(frozen=True)
+class _Limit:
+    scope: str  # "session" or "user"
+    value: str
+    per_minute: int
+
+    def key_and_window(self) -> tuple[str, int]:
+        window = _get_window(self.value, PERIOD)
+        key = _make_cache_key(f"messages.{self.scope}", window, f"{self.per_minute}/m", self.value, ALL)
+        return cache.make_and_validate_key(key), window
+
+
+def _count(keys: list[str], per_minute: list[int]) -> list[int] | None:
+    try:
+        return [int(n) for n in _script()(keys=keys, args=[PERIOD + EXPIRATION_FUDGE, *per_minute])]
+    except RedisError as exc:  # the send is durable without Redis; do not refuse it for this
+        log.warning("rate limits not counted (Redis: %s); letting the send through", exc)
+        return None
+
+
+def enforce(*, user: Any, session_id: str) -> None:
     """Count one send against the session's and the customer's per-minute limits."""
     if not settings.RATELIMIT_ENABLE:
         return
     tier = user.tier
-    per_session = tier.messages_per_minute_per_session if tier else 10
-    per_user = tier.messages_per_minute_per_user if tier else 30
-    _check(request, "messages.session", f"s:{session_id}", per_session)
-    _check(request, "messages.user", f"u:{user.pk}", per_user)
+    limits = [
+        _Limit("session", f"s:{session_id}", tier.messages_per_minute_per_session if tier else 10),
+        _Limit("user", f"u:{user.pk}", tier.messages_per_minute_per_user if tier else 30),
+    ]
+    keyed = [limit.key_and_window() for limit in limits]
+    counts = _count([key for key, _ in keyed], [limit.per_minute for limit in limits])
+    if counts is None:
+        return
+    for limit, (_, window), count in zip(limits, keyed, counts, strict=False):
+        if count > limit.per_minute:
+            raise RateLimited(
+                f"Over the limit of {limit.per_minute} messages a minute for this {limit.scope}.",
+                retry_after=max(1, window - int(time.time())) + 1,
+                details={"limit_per_minute": limit.per_minute, "scope": limit.scope},
+            )
 
 
 def refuse_duplicate(*, session_id: str, chat: str, text: str) -> None:

@@ -94,7 +94,6 @@ def message_send(
     media_input: MediaInput | None = None,
     caption: str | None = None,
     idempotency_key: str | None = None,
-    request: Any = None,
     dispatch: bool = True,
 ) -> tuple[Message, bool]:
     """Accept one outgoing message: committed as ``queued`` before this returns, then
@@ -119,7 +118,7 @@ def message_send(
                 f"The session is {session.status}; connect it before sending.",
                 details={"status": session.status},
             )
-        limits.enforce(request=request, user=user, session_id=session.id)
+        limits.enforce(user=user, session_id=session.id)
         limits.refuse_duplicate(session_id=session.id, chat=number, text=text or "")
     except (Conflict, RateLimited, ValidationFailed, NotFound):
         found = _existing(user, idempotency_key)

@@ -48,7 +48,6 @@ def instance_send(request: HttpRequest, session_id: str) -> HttpResponse:
                 session_id=session_id,
                 to=form.cleaned_data["to"],
                 text=form.cleaned_data["text"],
-                request=request,
             )
         except NotFound:
             raise
