@@ -64,12 +64,10 @@ def mark_dispatched(message: Message, session: Session) -> None:
 
 
 def hand_over_quietly(message: Message, session: Session) -> None:
-    """Put a freshly accepted message on its worker's stream. A Redis failure here leaves
-    it for the sweeper, which hands over unconfirmed messages again."""
-    try:
-        transport.send_command(worker_id=session.worker_id, command=_command(message, session))
-    except WorkerUnavailable as exc:
-        log.warning("message %s not handed over yet: %s", message.id, exc)
+    """Put a freshly accepted message on its worker's stream, through the process's
+    outbox (pipelined with other sends). A Redis failure leaves it for the sweeper,
+    which hands over unconfirmed messages again."""
+    transport.send_command_soon(worker_id=session.worker_id, command=_command(message, session))
 
 
 def message_dispatch(*, message_id: str, reply: bool = False) -> Envelope | None:
