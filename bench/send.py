@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import httpx
+import uvloop
 from _load import Connection, LoadClientError, Pool
 from _stack import BenchStack, bench_stack, percentiles
 
@@ -147,8 +148,9 @@ def main() -> None:
             httpx.get(f"{stack.sim_url}/phone/{target(lines, n)[1]}/inbox")
         key = api.headers["X-Api-Key"]
         sent: Sent = {}
-        accepted_per_s = asyncio.run(throughput(stack, key, lines, args.messages, sent))
-        latencies = asyncio.run(steady(stack, key, lines, min(args.messages, 1000), args.messages, sent))
+        # uvloop: the load generator shares the 2 cores with what it measures.
+        accepted_per_s = uvloop.run(throughput(stack, key, lines, args.messages, sent))
+        latencies = uvloop.run(steady(stack, key, lines, min(args.messages, 1000), args.messages, sent))
         arrivals = delivery(stack, sent, args.delivery_timeout)
         first = min(started for started, _ in sent.values())
         last = max((max(times) for times in arrivals.values()), default=first)
