@@ -167,7 +167,7 @@ def main() -> None:
                     "lost": len(sent) - len(arrivals),
                     "duplicated": sum(1 for times in arrivals.values() if len(times) > 1),
                     "worker_priority": args.worker_priority,
-                    "load_generator": "bench/_load.py (asyncio, raw HTTP/1.1 keep-alive) on the same 2 cores",
+                    "load_generator": "bench/_load.py (uvloop, raw HTTP/1.1 keep-alive) on the same 2 cores",
                 }
             )
         )
