@@ -123,6 +123,15 @@ def delivery(stack: BenchStack, sent: Sent, timeout: float) -> dict[str, list[fl
     return arrivals
 
 
+def speed_index() -> float:
+    """Seconds for a fixed pure-Python loop: these VMs' CPU speed drifts by up to ~40 %
+    between time windows, so every result carries the speed it was measured at."""
+    started, total = time.perf_counter(), 0
+    for n in range(5_000_000):
+        total += n * n % 7
+    return round(time.perf_counter() - started, 3)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -139,6 +148,7 @@ def main() -> None:
         "normal: they compete with it as equals",
     )
     args = parser.parse_args()
+    speed_before = speed_index()
     with tempfile.TemporaryDirectory(prefix="bench-send-") as tmp, bench_stack(Path(tmp)) as stack:
         stack.add_worker("1", capacity=max(args.sessions, 1), idle_priority=args.worker_priority == "idle")
         api = stack.customer()
@@ -167,6 +177,7 @@ def main() -> None:
                     "lost": len(sent) - len(arrivals),
                     "duplicated": sum(1 for times in arrivals.values() if len(times) > 1),
                     "worker_priority": args.worker_priority,
+                    "speed_index_s": {"before": speed_before, "after": speed_index()},
                     "load_generator": "bench/_load.py (uvloop, raw HTTP/1.1 keep-alive) on the same 2 cores",
                 }
             )
