@@ -10,5 +10,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
 from control_plane.config.routing import websocket_application  # noqa: E402
+from control_plane.config.serving import ready_to_serve  # noqa: E402
 
 application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application})
+ready_to_serve()
