@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import gc
+import os
+from collections.abc import Callable, Iterable
+from typing import Any
 
 
 def ready_to_serve() -> None:
@@ -18,3 +21,41 @@ def ready_to_serve() -> None:
     get_resolver().url_patterns  # noqa: B018 - imports the URLconf and every view
     gc.collect()
     gc.freeze()
+
+
+# What a WSGI environ may carry besides the request's own HTTP_* headers (PEP 3333).
+_WSGI_KEYS = frozenset(
+    {
+        "REQUEST_METHOD",
+        "SCRIPT_NAME",
+        "PATH_INFO",
+        "QUERY_STRING",
+        "CONTENT_TYPE",
+        "CONTENT_LENGTH",
+        "SERVER_NAME",
+        "SERVER_PORT",
+        "SERVER_PROTOCOL",
+        "REMOTE_ADDR",
+        "REMOTE_HOST",
+        "REMOTE_USER",
+        "AUTH_TYPE",
+        "GATEWAY_INTERFACE",
+        "SERVER_SOFTWARE",
+        "REQUEST_URI",
+        "RAW_URI",
+    }
+)
+
+
+def without_process_environment(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
+    """granian copies the whole process environment into every request's environ,
+    so ``request.META`` would carry DATABASE_URL, SECRET_KEY and the like into
+    anything that reports a request (error reports, logs). Drop them per request."""
+    leaked = frozenset(k for k in os.environ if k not in _WSGI_KEYS and not k.startswith("HTTP_"))
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        for key in leaked:
+            environ.pop(key, None)
+        return app(environ, start_response)
+
+    return application

@@ -16,3 +16,22 @@ def test_the_entry_point_loads_every_view_and_freezes_what_it_loaded(module):
     frozen, views_loaded = out.stdout.split()
     assert int(frozen) > 10_000
     assert views_loaded == "True"
+
+
+def test_the_process_environment_never_reaches_a_request(monkeypatch):
+    from control_plane.config.serving import without_process_environment
+
+    monkeypatch.setenv("DATABASE_URL", "postgres://user:secret@db/wagate")
+    seen = {}
+
+    def app(environ, start_response):
+        seen.update(environ)
+        return [b""]
+
+    served = without_process_environment(app)
+    environ = {"DATABASE_URL": "postgres://user:secret@db/wagate", "PATH_INFO": "/v1/health"}
+    environ |= {"HTTP_X_API_KEY": "k", "REQUEST_METHOD": "GET", "wsgi.input": None}
+    served(environ, lambda *a: None)
+    assert "DATABASE_URL" not in seen
+    assert (seen["PATH_INFO"], seen["HTTP_X_API_KEY"], seen["REQUEST_METHOD"]) == ("/v1/health", "k", "GET")
+    assert "wsgi.input" in seen
