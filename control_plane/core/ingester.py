@@ -3,9 +3,9 @@
 Reads with a consumer group; applies each event once (``core.ingest``), runs of
 message events in one transaction; acknowledges after the commit; on start it
 first finishes its own pending entries, and now and then claims entries a dead
-ingester left behind. A
-malformed event is dead-lettered and logged; Redis or database outages are
-waited out with backoff. SIGTERM finishes the current event and exits.
+ingester left behind. A malformed event is dead-lettered and logged; Redis or
+database outages are waited out with backoff. SIGTERM finishes the current event
+and exits.
 """
 
 from __future__ import annotations
