@@ -50,12 +50,18 @@ _WSGI_KEYS = frozenset(
 def without_process_environment(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
     """granian copies the whole process environment into every request's environ,
     so ``request.META`` would carry DATABASE_URL, SECRET_KEY and the like into
-    anything that reports a request (error reports, logs). Drop them per request."""
+    anything that reports a request (error reports, logs). Drop them per request;
+    a process variable named like a header (HTTP_PROXY) only while it still holds
+    the process's value, so a request's own header of that name stays."""
     leaked = frozenset(k for k in os.environ if k not in _WSGI_KEYS and not k.startswith("HTTP_"))
+    leaked_headers = {k: v for k, v in os.environ.items() if k.startswith("HTTP_")}
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         for key in leaked:
             environ.pop(key, None)
+        for key, value in leaked_headers.items():
+            if environ.get(key) == value:
+                del environ[key]
         return app(environ, start_response)
 
     return application

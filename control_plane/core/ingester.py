@@ -64,7 +64,7 @@ class Ingester:
                 while not self.stopping:
                     self.step()
                     backoff = 0.5
-            except (RedisError, OSError, OperationalError) as exc:
+            except (RedisError, OSError, OperationalError, InterfaceError) as exc:
                 log.warning("ingester: %s; retrying in %.1f s", exc, backoff)
                 close_old_connections()
                 time.sleep(backoff)

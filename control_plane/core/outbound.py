@@ -42,7 +42,13 @@ def _blocked(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
 
 def check_url(url: str, *, field: str = "url") -> Target:
     """Parse, resolve and vet ``url``; raises :class:`UnsafeTarget` (a 400) when refused."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        explicit_port = parts.port  # raises for a port that is not a number in range
+    except ValueError as exc:  # e.g. "http://[::1" or "http://host:99999"
+        raise UnsafeTarget(
+            f"The URL cannot be parsed: {exc}.", details={"fields": {field: ["not a valid URL"]}}
+        ) from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UnsafeTarget(
             "Only http:// and https:// URLs with a host are accepted.",
@@ -53,7 +59,7 @@ def check_url(url: str, *, field: str = "url") -> Target:
             "Credentials inside the URL are not accepted.",
             details={"fields": {field: ["no user:password@ in the URL"]}},
         )
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    port = explicit_port or (443 if parts.scheme == "https" else 80)
     try:
         infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:

@@ -160,7 +160,7 @@ def message_send(
             raise NotFound("No such session.") from None  # deleted while this send ran
         return found, False
     if handing_over:
-        transaction.on_commit(lambda: hand_over_quietly(message, session))
+        transaction.on_commit(lambda: hand_over_quietly(message, session), robust=True)
     return message, True
 
 
@@ -232,7 +232,7 @@ def message_record_sent(*, session_id: str, message_id: str, wa_id: str, at: Any
     if first_time and message.sent_at is not None:
         Session.objects.filter(pk=session_id).update(messages_sent=F("messages_sent") + 1, last_activity=at)
         _touch_chat(session_id, message.chat, incoming=False, at=at)
-        transaction.on_commit(lambda: media.discard(message.media_blob))
+        transaction.on_commit(lambda: media.discard(message.media_blob), robust=True)
     return message
 
 
@@ -246,7 +246,7 @@ def message_record_failed(*, session_id: str, message_id: str, code: str, reason
     message.status, message.failed_at = Message.Status.FAILED, timezone.now()
     message.error_code, message.error = code[:50], reason[:500]
     message.save(update_fields=["status", "failed_at", "error_code", "error"])
-    transaction.on_commit(lambda: media.discard(message.media_blob))
+    transaction.on_commit(lambda: media.discard(message.media_blob), robust=True)
     return message
 
 

@@ -67,7 +67,9 @@ def on_pairing_code(envelope: Envelope, event: PairingCodeIssued) -> None:
         return
     data = {"code": event.code, "phone": event.phone, "expires_at": event.expires_at.isoformat()}
     owner_id, session_id = session.owner_id, session.id
-    transaction.on_commit(lambda: realtime.push(owner_id, session_id, "session.pairing_code", data))
+    transaction.on_commit(
+        lambda: realtime.push(owner_id, session_id, "session.pairing_code", data), robust=True
+    )
 
 
 def on_status(envelope: Envelope, event: SessionStatusChanged) -> None:
@@ -102,7 +104,7 @@ def _redispatch_after_commit(session_id: str) -> None:
     left) go to its worker now that it is connected."""
     from control_plane.messaging.dispatch import messages_redispatch
 
-    transaction.on_commit(lambda: messages_redispatch(session_id=session_id))
+    transaction.on_commit(lambda: messages_redispatch(session_id=session_id), robust=True)
 
 
 def _ended(session: Session, *, status: str, reason: str) -> None:

@@ -43,6 +43,10 @@ class _PushLoop:
     90 messages a second. A forked child (a Celery pool process) starts its own loop."""
 
     def __init__(self) -> None:
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)  # a lock held at fork time stays held
+
+    def _reset(self) -> None:
         self._lock = threading.Lock()
         self._pid = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -84,4 +88,4 @@ def announce(owner_id: str, session_id: str, event: str, data: dict[str, Any]) -
     from control_plane.webhooks.services import webhooks_emit
 
     webhooks_emit(owner_id=owner_id, session_id=session_id, event=event, data=data)
-    transaction.on_commit(lambda: push(owner_id, session_id, event, data))
+    transaction.on_commit(lambda: push(owner_id, session_id, event, data), robust=True)

@@ -17,8 +17,16 @@ from control_plane.sessions.models import Session, SessionStatusChange
 from shared.ids import normalize_id
 
 
-def session_get(*, user: Any, session_id: str, lock: bool = False) -> Session:
-    sessions = Session.objects.select_for_update(no_key=True) if lock else Session.objects
+def session_get(*, user: Any, session_id: str, lock: bool = False, deleting: bool = False) -> Session:
+    """The customer's session (404 otherwise). ``lock`` takes it FOR NO KEY UPDATE, which
+    lets concurrent sends' foreign-key checks through; ``deleting`` takes FOR UPDATE,
+    which makes them wait, so no message slips in while the session is deleted."""
+    if deleting:
+        sessions = Session.objects.select_for_update()
+    elif lock:
+        sessions = Session.objects.select_for_update(no_key=True)
+    else:
+        sessions = Session.objects
     session = sessions.filter(pk=normalize_id(session_id), owner=user).first()
     if session is None:
         raise NotFound("No such session.")

@@ -208,7 +208,7 @@ def session_delete(*, user: User, session_id: str) -> None:
     if session.worker_id:
         _stop_on_worker(session, logout=True)
     with transaction.atomic():
-        session = session_get(user=user, session_id=session_id, lock=True)
+        session = session_get(user=user, session_id=session_id, deleting=True)
         if session.worker_id:
             fence = DropSession(session_id=session.id, generation=session.generation + 1)
             worker_id = session.worker_id

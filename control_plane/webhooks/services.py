@@ -83,7 +83,7 @@ def webhooks_emit(*, owner_id: str, session_id: str, event: str, data: dict[str,
         delivery.save()
         ids.append(delivery.id)
     if ids:
-        transaction.on_commit(lambda: _enqueue(ids))
+        transaction.on_commit(lambda: _enqueue(ids), robust=True)  # the sweeper enqueues what failed
     return ids
 
 

@@ -22,6 +22,7 @@ def test_the_process_environment_never_reaches_a_request(monkeypatch):
     from control_plane.config.serving import without_process_environment
 
     monkeypatch.setenv("DATABASE_URL", "postgres://user:secret@db/wagate")
+    monkeypatch.setenv("HTTP_PROXY", "http://user:secret@proxy:3128")
     seen = {}
 
     def app(environ, start_response):
@@ -30,8 +31,9 @@ def test_the_process_environment_never_reaches_a_request(monkeypatch):
 
     served = without_process_environment(app)
     environ = {"DATABASE_URL": "postgres://user:secret@db/wagate", "PATH_INFO": "/v1/health"}
+    environ["HTTP_PROXY"] = "http://user:secret@proxy:3128"
     environ |= {"HTTP_X_API_KEY": "k", "REQUEST_METHOD": "GET", "wsgi.input": None}
     served(environ, lambda *a: None)
-    assert "DATABASE_URL" not in seen
+    assert "DATABASE_URL" not in seen and "HTTP_PROXY" not in seen
     assert (seen["PATH_INFO"], seen["HTTP_X_API_KEY"], seen["REQUEST_METHOD"]) == ("/v1/health", "k", "GET")
     assert "wsgi.input" in seen

@@ -134,3 +134,22 @@ def test_events_that_trickle_in_are_applied_together(outgoing, connected, worker
     assert ingester.step() == 2
     later.join()
     assert Message.objects.filter(status="sent").count() == 2
+
+
+@pytest.mark.django_db(transaction=True)  # real commits: the hooks run when the run commits
+def test_an_effect_that_fails_after_commit_neither_undoes_nor_dead_letters_the_run(
+    outgoing, connected, worker, customer_a, monkeypatch
+):
+    from control_plane.webhooks import services as webhook_services
+    from control_plane.webhooks.models import Delivery, Webhook
+
+    def broker_down(ids):
+        raise ConnectionError("the Celery broker is down")
+
+    monkeypatch.setattr(webhook_services, "_enqueue", broker_down)
+    Webhook.objects.create(owner=customer_a.user, url="http://127.0.0.1:9/hook", events=["message.sent"])
+    for n, message in enumerate(outgoing[:3]):
+        publish_event(_sent(connected, message, n), source=worker.worker_id)
+    counts = run_ingester().counts
+    assert (counts["applied"], counts["duplicate"], counts["dead"]) == (3, 0, 0)
+    assert Delivery.objects.count() == 3  # the outbox rows exist; the sweeper enqueues them
