@@ -7,11 +7,7 @@ nothing else in the control plane serialises commands or events.
 
 from __future__ import annotations
 
-import atexit
 import logging
-import os
-import queue
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -39,106 +35,6 @@ def send_command(*, worker_id: str, command: WireModel, reply: bool = False) -> 
     except RedisError as exc:
         raise WorkerUnavailable("The command could not be queued (Redis is unreachable).") from exc
     return envelope
-
-
-class _Outbox:
-    """Commands handed over after a commit, written to the workers' streams by one
-    thread per process, as many as are waiting in one pipeline. A send's own XADD
-    round trip cost 150-250 µs of its CPU (~15 %); under load a pipeline carries
-    the hand-overs of several requests at once.
-
-    The request still waits until its command is on the stream (or the write
-    failed), so a 202 means what it always meant, and two sends a client makes one
-    after the other reach the worker in that order. A command the outbox cannot
-    write (Redis down) is logged and left to the sweeper, as a failed XADD always
-    was: the message row is already committed, marked handed over."""
-
-    BATCH = 200
-
-    def __init__(self) -> None:
-        self._reset()
-        os.register_at_fork(after_in_child=self._reset)  # a child starts with no thread
-
-    def _reset(self) -> None:
-        self._lock = threading.Lock()
-        self._queue: queue.SimpleQueue[tuple[str, str, threading.Event] | threading.Event] = (
-            queue.SimpleQueue()
-        )
-        self._thread: threading.Thread | None = None
-
-    def put(self, stream: str, payload: str) -> threading.Event:
-        """Queue one XADD; the event is set once it is written or given up."""
-        done = threading.Event()
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="command-outbox", daemon=True)
-                self._thread.start()
-            self._queue.put((stream, payload, done))
-        return done
-
-    def flush(self, timeout: float = 5.0) -> bool:
-        """Wait until everything put so far is written (tests, shutdown)."""
-        if self._thread is None:
-            return True
-        written = threading.Event()
-        self._queue.put(written)
-        return written.wait(timeout)
-
-    def _run(self) -> None:
-        while True:
-            batch: list[tuple[str, str, threading.Event]] = []
-            markers: list[threading.Event] = []
-            item = self._queue.get()
-            while True:
-                if isinstance(item, threading.Event):
-                    markers.append(item)
-                else:
-                    batch.append(item)
-                if len(batch) >= self.BATCH:
-                    break
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-            try:
-                if batch:
-                    self._write(batch)
-            except Exception:  # a bug here must not silently stop every later hand-over
-                log.exception(
-                    "the command outbox failed on %d commands; the sweeper resends them", len(batch)
-                )
-            finally:
-                for event in [done for _, _, done in batch] + markers:
-                    event.set()
-
-    @staticmethod
-    def _write(batch: list[tuple[str, str, threading.Event]]) -> None:
-        try:
-            pipe = redis_client.client().pipeline(transaction=False)
-            for stream, payload, _ in batch:
-                pipe.xadd(stream, {"envelope": payload})
-            results = pipe.execute(raise_on_error=False)
-        except RedisError as exc:
-            results = [exc] * len(batch)
-        failed = [result for result in results if isinstance(result, Exception)]
-        if failed:
-            log.warning("%d commands not handed over (%s); the sweeper resends them", len(failed), failed[0])
-
-
-_outbox = _Outbox()
-atexit.register(_outbox.flush, 2.0)
-
-
-def send_command_soon(*, worker_id: str, command: WireModel, wait: float) -> bool:
-    """Hand a command to the process's outbox (see :class:`_Outbox`) and wait up to
-    ``wait`` seconds for it to be written; for hand-overs that a sweeper repeats if
-    they are lost, never for a reply. Returns whether it was written in time."""
-    done = _outbox.put(streams.commands_stream(worker_id), encode(command, source=SOURCE).to_json())
-    return done.wait(wait)
-
-
-def outbox_flush(timeout: float = 5.0) -> bool:
-    return _outbox.flush(timeout)
 
 
 def await_reply(*, envelope: Envelope, timeout: float) -> CommandResult:

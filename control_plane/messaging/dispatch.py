@@ -27,7 +27,6 @@ from shared.types import MediaSpec
 
 log = logging.getLogger(__name__)
 PENDING = [Message.Status.QUEUED, Message.Status.DISPATCHED]
-HAND_OVER_WAIT = 2.0  # seconds a send waits for its XADD, as long as Redis's socket timeout
 
 
 def _command(message: Message, session: Session) -> SendMessage:
@@ -65,12 +64,12 @@ def mark_dispatched(message: Message, session: Session) -> None:
 
 
 def hand_over_quietly(message: Message, session: Session) -> None:
-    """Put a freshly accepted message on its worker's stream, through the process's
-    outbox (pipelined with other sends). A Redis failure leaves it for the sweeper,
-    which hands over unconfirmed messages again."""
-    command = _command(message, session)
-    if not transport.send_command_soon(worker_id=session.worker_id, command=command, wait=HAND_OVER_WAIT):
-        log.warning("message %s: hand-over still pending after %.0f s", message.id, HAND_OVER_WAIT)
+    """Put a freshly accepted message on its worker's stream. A Redis failure here leaves
+    it for the sweeper, which hands over unconfirmed messages again."""
+    try:
+        transport.send_command(worker_id=session.worker_id, command=_command(message, session))
+    except WorkerUnavailable as exc:
+        log.warning("message %s not handed over yet: %s", message.id, exc)
 
 
 def message_dispatch(*, message_id: str, reply: bool = False) -> Envelope | None:
