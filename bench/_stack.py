@@ -146,7 +146,7 @@ def _web(env: dict[str, str], log_path: Path, port: int) -> Process:
         "--workers",
         env.get("BENCH_WEB_WORKERS", "2"),
         "--blocking-threads",
-        env.get("BENCH_WEB_THREADS", "4"),
+        env.get("BENCH_WEB_THREADS", "8"),
         "--no-ws",
         "--log-level",
         "warning",

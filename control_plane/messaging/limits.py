@@ -56,8 +56,13 @@ class _Limit:
 
     def key_and_window(self) -> tuple[str, int]:
         window = _get_window(self.value, PERIOD)
-        key = _make_cache_key(f"messages.{self.scope}", window, f"{self.per_minute}/m", self.value, ALL)
-        return cache.make_key(key), window  # "rl:" and a hex digest: valid for every backend
+        return _counter_key(self.scope, self.value, self.per_minute, window), window
+
+
+@functools.lru_cache(maxsize=4096)  # one key per counter and minute: an md5 and a rate parse saved per send
+def _counter_key(scope: str, value: str, per_minute: int, window: int) -> str:
+    key = _make_cache_key(f"messages.{scope}", window, f"{per_minute}/m", value, ALL)
+    return cache.make_key(key)  # "rl:" and a hex digest: valid for every backend
 
 
 def _count(keys: list[str], per_minute: list[int]) -> list[int] | None:

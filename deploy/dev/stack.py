@@ -70,7 +70,7 @@ def processes(env: dict[str, str]) -> list[Proc]:
                 "--workers",
                 "2",
                 "--blocking-threads",
-                "4",
+                "8",
                 "--no-ws",
                 "--access-log",
                 "--workers-kill-timeout",
