@@ -54,7 +54,12 @@ class BenchStack:
     processes: dict[str, Process] = field(default_factory=dict)
 
     def add_worker(
-        self, name: str, capacity: int, idle_priority: bool = False, **extra: str
+        self,
+        name: str,
+        capacity: int,
+        idle_priority: bool = False,
+        cpus: frozenset[int] | None = None,
+        **extra: str,
     ) -> WorkerProcess:
         worker_id = f"bench-{name}"
         data = self.logs / worker_id
@@ -75,7 +80,7 @@ class BenchStack:
             **extra,
         )
         worker = WorkerProcess(
-            worker_id, data, env, self.logs / f"{worker_id}.log", idle_priority=idle_priority
+            worker_id, data, env, self.logs / f"{worker_id}.log", idle_priority=idle_priority, cpus=cpus
         ).start()
         self.workers.append(worker)
         op = self.operator()

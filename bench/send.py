@@ -15,8 +15,10 @@ and waits until every accepted message is in its recipient's simulator inbox:
 ``lost`` (accepted, never delivered) and ``duplicated``. Prints one JSON object.
 
 The load generator (bench/_load.py, raw HTTP/1.1) runs on the same 2 cores as the
-stack: run it alone. The worker and its Chromium run at the lowest CPU priority
-unless ``--worker-priority normal``: in production they have machines of their own.
+stack: run it alone. In production the worker and its Chromium have machines of
+their own; here they run at the lowest CPU priority (unless ``--worker-priority
+normal``) and only on the last CPU (unless ``--worker-cpus all``): the kernel on
+these VMs let "idle" Chromium delay the API's threads (docs/send-path.md).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -147,10 +150,23 @@ def main() -> None:
         "on machines of their own, so here they get only what the control plane leaves; "
         "normal: they compete with it as equals",
     )
+    parser.add_argument(
+        "--worker-cpus",
+        choices=["last", "all"],
+        default="last",
+        help="CPUs of the worker and its Chromium. last (default): only the last one, as if the "
+        "worker had a machine of its own, without taking one from the stack; all: every CPU",
+    )
     args = parser.parse_args()
+    worker_cpus = frozenset({max(os.sched_getaffinity(0))}) if args.worker_cpus == "last" else None
     speed_before = speed_index()
     with tempfile.TemporaryDirectory(prefix="bench-send-") as tmp, bench_stack(Path(tmp)) as stack:
-        stack.add_worker("1", capacity=max(args.sessions, 1), idle_priority=args.worker_priority == "idle")
+        stack.add_worker(
+            "1",
+            capacity=max(args.sessions, 1),
+            idle_priority=args.worker_priority == "idle",
+            cpus=worker_cpus,
+        )
         api = stack.customer()
         phones = [f"1588000{n:04d}" for n in range(args.sessions)]
         lines = [(stack.link(api, f"line {n}", phone), phone) for n, phone in enumerate(phones)]
@@ -177,6 +193,7 @@ def main() -> None:
                     "lost": len(sent) - len(arrivals),
                     "duplicated": sum(1 for times in arrivals.values() if len(times) > 1),
                     "worker_priority": args.worker_priority,
+                    "worker_cpus": sorted(worker_cpus) if worker_cpus else "all",
                     "speed_index_s": {"before": speed_before, "after": speed_index()},
                     "load_generator": "bench/_load.py (uvloop, raw HTTP/1.1 keep-alive) on the same 2 cores",
                 }

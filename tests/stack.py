@@ -144,6 +144,20 @@ def _idle_priority() -> None:
         Path("/proc/self/autogroup").write_text("19")
 
 
+def _placement(idle_priority: bool, cpus: frozenset[int] | None) -> Callable[[], None] | None:
+    """What the worker's process does before exec; its children inherit both."""
+    if not idle_priority and cpus is None:
+        return None
+
+    def place() -> None:
+        if cpus is not None:
+            os.sched_setaffinity(0, cpus)
+        if idle_priority:
+            _idle_priority()
+
+    return place
+
+
 class _IdleSessions(threading.Thread):
     """Keeps every autogroup in a process tree at the lowest weight. The Playwright
     driver and Chromium each call setsid(), which opens a new autogroup at nice 0:
@@ -179,6 +193,8 @@ class WorkerProcess:
     # Benchmarks: the worker and everything it starts (Chromium, the Playwright driver)
     # get only the CPU the rest leaves (see _idle_priority).
     idle_priority: bool = False
+    # Benchmarks: the CPUs the worker and everything it starts may run on (None: all).
+    cpus: frozenset[int] | None = None
     process: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = None
     started_at: float = 0.0
@@ -199,7 +215,7 @@ class WorkerProcess:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, as under `make run` or a terminal
-            preexec_fn=_idle_priority if self.idle_priority else None,
+            preexec_fn=_placement(self.idle_priority, self.cpus),
         )
         if self.idle_priority:
             self._idle_sessions = _IdleSessions(self.process.pid)

@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from control_plane.core.batch_scope import memoized
@@ -60,15 +59,12 @@ def webhooks_emit(*, owner_id: str, session_id: str, event: str, data: dict[str,
     The Celery tasks that POST them are enqueued after commit."""
     # A customer has a handful of webhooks: filtering events in Python keeps this
     # portable (SQLite has no JSON containment lookup).
+    # Read per customer, not per session: one read serves a batch's events of all
+    # the customer's sessions.
     candidates = memoized(
-        ("webhooks", owner_id, session_id),
-        lambda: list(
-            Webhook.objects.filter(owner_id=owner_id, is_active=True).filter(
-                Q(session__isnull=True) | Q(session_id=session_id)
-            )
-        ),
+        ("webhooks", owner_id), lambda: list(Webhook.objects.filter(owner_id=owner_id, is_active=True))
     )
-    hooks = [hook for hook in candidates if event in hook.events]
+    hooks = [hook for hook in candidates if hook.session_id in (None, session_id) and event in hook.events]
     now = timezone.now()
     ids = []
     for hook in hooks:

@@ -1,6 +1,7 @@
 """Webhooks: subscriptions, signed deliveries with retries, attempts logged, redelivery."""
 
 import json
+from contextlib import nullcontext
 
 import pytest
 
@@ -134,16 +135,19 @@ def test_redeliver_keeps_the_delivery_id(customer_a, receiver, settings, django_
     assert [r.headers["X-Wagate-Delivery"] for r in receiver.requests] == [delivery_id, delivery_id]
 
 
+@pytest.mark.parametrize("in_one_batch", [False, True], ids=["alone", "one-ingester-batch"])
 def test_events_and_sessions_filter_who_gets_what(
-    customer_a, customer_b, receiver, django_capture_on_commit_callbacks
+    customer_a, customer_b, receiver, django_capture_on_commit_callbacks, in_one_batch
 ):
+    from control_plane.core.batch_scope import batch_scope
     from control_plane.sessions.services import session_create
 
     session = session_create(user=customer_a.user, name="only this")
     create(customer_a.key_client(), f"{receiver.url}/all", events=["message.received", "session.status"])
     create(customer_a.key_client(), f"{receiver.url}/one", events=["message.received"], session=session.id)
     create(customer_b.key_client(), f"{receiver.url}/bob", events=["message.received"])
-    with django_capture_on_commit_callbacks(execute=True):
+    # In a batch the customer's webhooks are read once for all its sessions' events.
+    with django_capture_on_commit_callbacks(execute=True), batch_scope() if in_one_batch else nullcontext():
         webhooks_emit(owner_id=customer_a.user.pk, session_id=session.id, event="message.received", data={})
         webhooks_emit(owner_id=customer_a.user.pk, session_id="other", event="message.received", data={})
         webhooks_emit(owner_id=customer_a.user.pk, session_id="other", event="message.ack", data={})
