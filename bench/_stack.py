@@ -22,6 +22,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from control_plane.config.serving import WEB_THREADS, WEB_WORKERS, WSGI_APP, web_server_args  # noqa: E402
 from tests.stack import WorkerProcess, free_port, start_simulator, wait_until, worker_env  # noqa: E402
 from tests.stack_web import Process, _spawn, start_ingester  # noqa: E402
 from tests.wholestack import PrivateRedis, start_celery  # noqa: E402
@@ -138,24 +139,16 @@ class BenchStack:
 
 def _web(env: dict[str, str], log_path: Path, port: int) -> Process:
     """The HTTP API as production serves it (granian, WSGI threads; see the README)."""
+    workers = env.get("BENCH_WEB_WORKERS", WEB_WORKERS)
+    threads = env.get("BENCH_WEB_THREADS", WEB_THREADS)
     cmd = [
         sys.executable,
         "-m",
         "granian",
-        "--interface",
-        "wsgi",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        env.get("BENCH_WEB_WORKERS", "2"),
-        "--blocking-threads",
-        env.get("BENCH_WEB_THREADS", "8"),
-        "--no-ws",
+        *web_server_args(host="127.0.0.1", port=port, workers=workers, threads=threads),
         "--log-level",
         "warning",
-        "control_plane.config.wsgi:application",
+        WSGI_APP,
     ]
     return _spawn("web", cmd, env, log_path)
 

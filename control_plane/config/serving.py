@@ -1,4 +1,5 @@
-"""Getting a serving process ready before its first request."""
+"""Serving the HTTP API: granian's command, and getting a serving process ready
+before its first request."""
 
 from __future__ import annotations
 
@@ -6,6 +7,32 @@ import gc
 import os
 from collections.abc import Callable, Iterable
 from typing import Any
+
+# The HTTP API's server: granian's WSGI threads, 2 processes × 8 threads. A send
+# mostly waits for PostgreSQL and Redis, so 8 threads a process accepted 630-730
+# sends/s against 540-580 with 4 (docs/send-path.md). docker-compose.yml and the
+# Dockerfile spell the same command out.
+WEB_WORKERS, WEB_THREADS = 2, 8
+WSGI_APP = "control_plane.config.wsgi:application"
+
+
+def web_server_args(
+    *, host: str, port: int | str, workers: int | str = WEB_WORKERS, threads: int | str = WEB_THREADS
+) -> list[str]:
+    """granian's arguments for the HTTP API (after the program, before any extra option)."""
+    return [
+        "--interface",
+        "wsgi",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--blocking-threads",
+        str(threads),
+        "--no-ws",
+    ]
 
 
 def ready_to_serve() -> None:

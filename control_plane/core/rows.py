@@ -15,7 +15,7 @@ from typing import Any
 from django.db import connections, models
 from django.db.models.fields import AutoFieldMixin
 
-_AS_IS = (
+_DRIVER_TAKES_AS_IS = (
     models.CharField,
     models.TextField,
     models.IntegerField,
@@ -26,7 +26,7 @@ AS_IS, DATETIME, THROUGH_FIELD = "as is", "datetime", "through the field"
 
 def _conversion(field: models.Field) -> str:
     target = field.target_field if isinstance(field, models.ForeignKey) else field
-    if isinstance(target, _AS_IS):
+    if isinstance(target, _DRIVER_TAKES_AS_IS):
         return AS_IS
     if isinstance(target, models.DateTimeField):
         return DATETIME

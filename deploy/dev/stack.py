@@ -23,6 +23,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from control_plane.config.serving import WSGI_APP, web_server_args
+
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 DATA = Path(os.environ.get("WAGATE_DATA_DIR", ROOT / ".wagate"))
@@ -61,21 +63,11 @@ def processes(env: dict[str, str]) -> list[Proc]:
             "web",
             [
                 str(VENV_BIN / "granian"),
-                "--interface",
-                "wsgi",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                env["PORT"],
-                "--workers",
-                "2",
-                "--blocking-threads",
-                "8",
-                "--no-ws",
+                *web_server_args(host="127.0.0.1", port=env["PORT"]),
                 "--access-log",
                 "--workers-kill-timeout",
                 "10",
-                "control_plane.config.wsgi:application",
+                WSGI_APP,
             ],
         ),
         Proc(

@@ -37,3 +37,20 @@ def test_the_process_environment_never_reaches_a_request(monkeypatch):
     assert "DATABASE_URL" not in seen and "HTTP_PROXY" not in seen
     assert (seen["PATH_INFO"], seen["HTTP_X_API_KEY"], seen["REQUEST_METHOD"]) == ("/v1/health", "k", "GET")
     assert "wsgi.input" in seen
+
+
+def test_every_deployment_serves_the_api_with_the_same_granian_command():
+    """make run and the benchmarks build it from web_server_args; the container files
+    spell it out and must say the same."""
+    from pathlib import Path
+
+    from control_plane.config.serving import WSGI_APP, web_server_args
+
+    root = Path(__file__).resolve().parents[3]
+    expected = web_server_args(host="0.0.0.0", port=8000)
+    for path in ("docker-compose.yml", "deploy/Dockerfile"):
+        text = root / path
+        line = next(line for line in text.read_text().splitlines() if '"granian"' in line)
+        spelled = [part.strip().strip('"') for part in line.split("[", 1)[1].rsplit("]", 1)[0].split(",")]
+        assert spelled[0] == "granian" and spelled[-1] == WSGI_APP, path
+        assert spelled[1 : 1 + len(expected)] == expected, path
