@@ -110,6 +110,15 @@ class FakeAdbServer:
         self._forwards.close_all()
         for phone in self.phones.values():
             phone.proxy.drop_connections()
+        # A connection accepted a moment ago may have a handler task that has not taken
+        # its first step, where it registers itself; cancelled before that step, it
+        # never runs its finally and its socket is left to the garbage collector (a
+        # ResourceWarning in whichever test runs then). Let such tasks start first.
+        me = asyncio.current_task()
+        for _ in range(10):
+            if {task for task in asyncio.all_tasks() if task is not me} <= self._tasks:
+                break
+            await asyncio.sleep(0)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
